@@ -1,0 +1,27 @@
+"""The reference model as a system under test (the default SUT)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from kubeprop.conformance.adapters.base import Adapter
+
+
+@attrs.define
+class ReferenceAdapter(Adapter):
+    name: str = "reference"
+    capabilities: frozenset[str] = frozenset(
+        {"store", "apiserver", "advance-time", "compact", "leases"}
+    )
+
+    def store_factory(self) -> Callable[[], object]:
+        from kubeprop.reference.store import Store
+
+        return Store
+
+    def apiserver_factory(self) -> Callable[[], object]:
+        from kubeprop.reference.apiserver import ApiServer
+
+        return ApiServer

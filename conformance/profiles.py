@@ -1,0 +1,30 @@
+"""The Hypothesis profiles of the suite: ``ci`` (fast, derandomised) and ``thorough``."""
+
+from hypothesis import HealthCheck, settings
+
+PROFILES = ("ci", "thorough")
+
+settings.register_profile(
+    "ci",
+    max_examples=30,
+    stateful_step_count=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=400,
+    stateful_step_count=60,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def load(name: str) -> None:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}: use one of {', '.join(PROFILES)}")
+    settings.load_profile(name)

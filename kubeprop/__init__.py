@@ -1,0 +1,3 @@
+"""kubeprop: an executable, property-based specification of Kubernetes (v1.35)."""
+
+__version__ = "0.1.0"

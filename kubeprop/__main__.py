@@ -1,0 +1,3 @@
+from kubeprop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""kubeprop.reference: the executable model of every component, on a simulated clock."""
