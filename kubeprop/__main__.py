@@ -1,3 +1,6 @@
+"""``python -m kubeprop``: the same command line as the ``kubeprop`` script."""
+
 from kubeprop.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())

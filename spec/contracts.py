@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
+import attrs
+
 from kubeprop.spec import etcd
 
 
@@ -100,6 +102,32 @@ class Store(Protocol):
         """The highest revision compacted so far (0 if never)."""
 
 
+@attrs.frozen
+class Response:
+    """One answer of an API server: an HTTP status code and a manifest body.
+
+    ``body`` is the object, a list, or a Kubernetes ``Status`` (for every error);
+    ``watch`` is set for a successful watch; ``warnings`` are the texts Kubernetes
+    sends as ``Warning`` headers (e.g. unknown fields dropped under
+    fieldValidation=Warn)."""
+
+    code: int
+    body: dict[str, Any] | None = None
+    watch: Any = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.code < 300
+
+    @property
+    def reason(self) -> str | None:
+        """The Status reason of an error answer (NotFound, Conflict, ...)."""
+        if self.body and self.body.get("kind") == "Status":
+            return self.body.get("reason")
+        return None
+
+
 @runtime_checkable
 class ApiServer(Protocol):
     """A Kubernetes API server (spec/apiserver.md), with manifests (dicts) in and out.
@@ -118,4 +146,16 @@ class ApiServer(Protocol):
         subresource: str | None = None,
         body: Any = None,
         params: dict[str, Any] | None = None,
-    ) -> Any: ...
+    ) -> Response: ...
+
+
+@runtime_checkable
+class WatchStream(Protocol):
+    """A watch opened by an API server's ``watch`` verb."""
+
+    def poll(self) -> list[dict[str, Any]]:
+        """Watch events delivered since the last poll: ``{"type": ADDED | MODIFIED |
+        DELETED | BOOKMARK | ERROR, "object": manifest}``, oldest first."""
+
+    def stop(self) -> None:
+        """Close the stream; later polls return nothing."""

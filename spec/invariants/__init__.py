@@ -77,7 +77,7 @@ class Invariant:
     component: str
     kind: str = attrs.field(validator=attrs.validators.in_(KINDS))
     statement: str
-    source: str = attrs.field(validator=attrs.validators.matches_re(r"^https://"))
+    source: str = attrs.field(validator=attrs.validators.matches_re(r"https://\S+"))
     predicate: Callable[..., Outcome] = attrs.field(repr=False, eq=False)
 
     def __call__(self, *args, **kwargs) -> Outcome:
@@ -131,7 +131,8 @@ def catalogue(component: str | None = None) -> list[Invariant]:
 
 def get(id: str) -> Invariant:
     """The invariant with this id; KeyError names the id."""
-    catalogue()
+    if id not in REGISTRY:
+        catalogue()
     try:
         return REGISTRY[id]
     except KeyError:

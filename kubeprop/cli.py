@@ -1,0 +1,282 @@
+"""The ``kubeprop`` command line: the invariant catalogue and the conformance suite.
+
+Contract:
+- ``main(argv)`` returns the exit code and never lets a traceback out: a usage
+  error or a failure to load what a command needs is one line on stderr
+  (``kubeprop <command>: error: ...``) and exit code 2.
+- ``kubeprop spec`` prints ``kubeprop.spec.invariants.catalogue()`` as a table
+  (the default: id, kind, statement), as markdown (one table per component,
+  with the source of each rule) or as JSON (a list of ``Invariant.as_dict()``).
+- ``kubeprop conform`` runs the installed suite (``kubeprop.conformance.suites``)
+  with pytest in this process and returns pytest's exit code. It ignores any
+  pytest configuration of the directory it runs in, so it behaves the same
+  from a checkout, from a project of the user's, or from an empty directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from kubeprop import __version__
+
+# The package whose test modules ``kubeprop conform`` collects.
+SUITES = "kubeprop.conformance.suites"
+# The pytest plugin of the suite, and the name its pytest11 entry point registers.
+PLUGIN = "kubeprop.conformance.plugin"
+PLUGIN_ENTRY_POINT = "kubeprop"
+REWRITE_WARNING = "pytest.PytestAssertRewriteWarning"
+FORMATS = ("table", "markdown", "json")
+PROFILES = ("ci", "thorough")
+
+
+class UsageError(Exception):
+    """A command cannot run as asked; the message is the one line shown to the user."""
+
+    def __init__(self, message: str, prog: str | None = None):
+        super().__init__(message)
+        self.prog = prog  # the (sub)command that failed, when known
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, with a pointer to ``--help``."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see '{self.prog} --help')", prog=self.prog)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kubeprop",
+        description="An executable, property-based specification of Kubernetes v1.35.",
+    )
+    parser.add_argument("--version", action="version", version=f"kubeprop {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    spec = commands.add_parser(
+        "spec",
+        help="print the invariant catalogue",
+        description="Print the invariant catalogue: every rule of the spec, with its id, "
+        "kind (safety | liveness | contract), statement and source.",
+    )
+    spec.add_argument(
+        "--component", metavar="C", help="only the invariants of component C (e.g. store)"
+    )
+    spec.add_argument(
+        "-o",
+        "--output",
+        choices=FORMATS,
+        default="table",
+        help="output format (default: table)",
+    )
+    spec.set_defaults(run=run_spec)
+
+    conform = commands.add_parser(
+        "conform",
+        help="run the conformance suite against a system under test",
+        description="Run the conformance suite (pytest and Hypothesis underneath) against a "
+        "system under test. Arguments after '--' go to pytest unchanged.",
+        usage="kubeprop conform [--sut SUT] [--profile ci|thorough] [--report DIR] [-n N] "
+        "[-- PYTEST ARGS]",
+    )
+    conform.add_argument(
+        "--sut", default="reference", help="the system under test (default: reference)"
+    )
+    conform.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="ci",
+        help="Hypothesis profile: ci (fast, derandomised) or thorough (default: ci)",
+    )
+    conform.add_argument(
+        "--report", metavar="DIR", help="write the per-invariant tally to DIR/invariants.json"
+    )
+    conform.add_argument(
+        "-n",
+        dest="workers",
+        metavar="N",
+        type=_workers,
+        help="run in N processes with pytest-xdist (a number, or 'auto')",
+    )
+    conform.set_defaults(run=run_conform)
+    return parser
+
+
+def _workers(value: str) -> str:
+    if value in ("auto", "logical") or (value.isdigit() and int(value) >= 0):
+        return value
+    raise argparse.ArgumentTypeError(f"invalid worker count {value!r}: use a number or 'auto'")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # Everything after the first "--" belongs to pytest (``kubeprop conform -- -k watch``).
+    passthrough: list[str] = []
+    if "--" in arguments:
+        cut = arguments.index("--")
+        arguments, passthrough = arguments[:cut], arguments[cut + 1 :]
+    parser = build_parser()
+    prog = "kubeprop"
+    try:
+        try:
+            args = parser.parse_args(arguments)
+        except SystemExit as done:  # --help and --version print and exit
+            return done.code if isinstance(done.code, int) else 0
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        prog = f"kubeprop {args.command}"
+        if passthrough and args.command != "conform":
+            raise UsageError(f"unexpected arguments after '--': {' '.join(passthrough)}")
+        args.pytest_args = passthrough
+        return args.run(args)
+    except UsageError as error:
+        print(f"{error.prog or prog}: error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # ``kubeprop spec | head``: the reader left; stay quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+# -- kubeprop spec -----------------------------------------------------------
+
+
+def _catalogue(component: str | None):
+    """The catalogue (of one component); UsageError if it cannot be loaded or C is unknown."""
+    from kubeprop.spec import invariants
+
+    try:
+        entries = invariants.catalogue()
+    except Exception as error:  # a component module that fails to import
+        raise UsageError(f"cannot load the invariant catalogue: {error}") from None
+    if component is None:
+        return entries
+    known = sorted(set(invariants.COMPONENT_MODULES) | {entry.component for entry in entries})
+    if component not in known:
+        raise UsageError(
+            f"unknown component {component!r}: known components are {', '.join(known)}"
+        )
+    return [entry for entry in entries if entry.component == component]
+
+
+def run_spec(args: argparse.Namespace) -> int:
+    entries = _catalogue(args.component)
+    render = {"table": render_table, "markdown": render_markdown, "json": render_json}
+    sys.stdout.write(render[args.output](entries))
+    return 0
+
+
+def render_table(entries) -> str:
+    """kubectl-style columns: ID, KIND, STATEMENT."""
+    rows = [("ID", "KIND", "STATEMENT")] + [(e.id, e.kind, e.statement) for e in entries]
+    id_width = max(len(row[0]) for row in rows)
+    kind_width = max(len(row[1]) for row in rows)
+    return "".join(
+        f"{row[0]:<{id_width}}   {row[1]:<{kind_width}}   {row[2]}\n".rstrip() + "\n"
+        for row in rows
+    )
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def render_markdown(entries) -> str:
+    """One section and table per component: id, kind, statement, source link."""
+    components = sorted({entry.component for entry in entries})
+    parts = []
+    for component in components:
+        lines = [
+            f"## {component}",
+            "",
+            f"Stated in `spec/{component}.md`.",
+            "",
+            "| id | kind | statement | source |",
+            "|---|---|---|---|",
+        ]
+        for entry in entries:
+            if entry.component == component:
+                lines.append(
+                    f"| `{entry.id}` | {entry.kind} | {_cell(entry.statement)} "
+                    f"| [source]({entry.source}) |"
+                )
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def render_json(entries) -> str:
+    return json.dumps([entry.as_dict() for entry in entries], indent=2) + "\n"
+
+
+# -- kubeprop conform --------------------------------------------------------
+
+
+def _suites_folder() -> str:
+    """Where the installed ``kubeprop.conformance.suites`` package lives."""
+    spec = importlib.util.find_spec(SUITES)
+    if spec is None or not spec.submodule_search_locations:
+        raise UsageError(f"the conformance suite ({SUITES}) is not installed")
+    return os.path.abspath(list(spec.submodule_search_locations)[0])
+
+
+def pytest_arguments(args: argparse.Namespace) -> list[str]:
+    """The pytest command line that ``kubeprop conform`` runs."""
+    suites = _suites_folder()
+    command = [
+        # The folder of the installed package, as ``--pyargs SUITES`` would find
+        # it; given as a path so that pytest anchors its conftest lookup there
+        # and never loads a conftest.py of the working directory.
+        suites,
+        # Ignore the pytest configuration (pytest.ini, pyproject.toml, tox.ini)
+        # of whatever directory the user runs from; test ids read
+        # conformance/suites/test_*.py.
+        "-c",
+        os.devnull,
+        "--rootdir",
+        os.path.dirname(os.path.dirname(suites)),
+        "-p",
+        "no:cacheprovider",
+        # This process imported kubeprop before pytest started, so pytest cannot
+        # rewrite the asserts of those modules; the suites it imports later are.
+        "-W",
+        f"ignore:Module already imported so cannot be rewritten; kubeprop:{REWRITE_WARNING}",
+        # Load the suite's plugin exactly once, whether or not its pytest11 entry
+        # point is active (it is not when plugin autoloading is disabled).
+        "-p",
+        f"no:{PLUGIN_ENTRY_POINT}",
+        "-p",
+        PLUGIN,
+        "--sut",
+        args.sut,
+        "--kubeprop-profile",
+        args.profile,
+    ]
+    if args.report:
+        command += ["--kubeprop-report", args.report]
+    if args.workers is not None:
+        command += ["-n", args.workers]
+    return command + list(args.pytest_args)
+
+
+def run_conform(args: argparse.Namespace) -> int:
+    try:
+        from kubeprop.conformance import adapters
+    except Exception as error:
+        raise UsageError(f"cannot load the conformance suite: {error}") from None
+    try:
+        adapters.resolve(args.sut)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.workers is not None and importlib.util.find_spec("xdist") is None:
+        raise UsageError("-n needs pytest-xdist: pip install 'kubeprop[test]'")
+    if args.report and os.path.exists(args.report) and not os.path.isdir(args.report):
+        raise UsageError(f"--report {args.report!r} exists and is not a directory")
+
+    import pytest
+
+    return int(pytest.main(pytest_arguments(args)))

@@ -1,0 +1,30 @@
+"""The simulated clock: seconds since a fixed epoch, moved only by ``advance``.
+
+No component reads the wall clock; timestamps they write (creationTimestamp,
+deletionTimestamp, lease renew times) come from here, so the same history gives
+the same objects byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import attrs
+
+# The instant simulated time 0 stands for.
+EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+@attrs.define
+class SimClock:
+    now: float = 0.0  # simulated seconds since EPOCH; never decreases
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"time cannot go back ({seconds} s)")
+        self.now += seconds
+
+    def timestamp(self, offset: float = 0.0) -> str:
+        """RFC 3339 at second precision, as Kubernetes writes metav1.Time."""
+        instant = EPOCH + datetime.timedelta(seconds=int(self.now + offset))
+        return instant.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,39 @@
+"""The API server contract suite catches every deliberately broken server.
+
+Each mutant runs through the same state machine as the reference; the run
+must fail with an InvariantViolation naming one of the invariants expected to
+catch that bug, after Hypothesis has shrunk the history.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from kubeprop.conformance.mutants.apiserver import MUTANTS
+from kubeprop.conformance.report import InvariantViolation
+from kubeprop.conformance.suites.test_apiserver_contract import make_machine
+
+HUNT = settings(
+    max_examples=300,
+    stateful_step_count=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_the_suite_catches_the_broken_api_server(name: str) -> None:
+    factory, catchers = MUTANTS[name]
+    with pytest.raises(InvariantViolation) as caught:
+        run_state_machine_as_test(make_machine(factory), settings=HUNT)
+    assert caught.value.invariant_id in catchers, str(caught.value)
+
+
+def test_the_reference_api_server_is_not_a_mutant() -> None:
+    from kubeprop.reference.apiserver import ApiServer
+
+    run_state_machine_as_test(make_machine(ApiServer), settings=settings(HUNT, max_examples=20))
