@@ -1,8 +1,12 @@
 """The Hypothesis profiles of the suite: ``ci`` (fast, derandomised) and ``thorough``."""
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 PROFILES = ("ci", "thorough")
+
+# Every phase but "explain": its coverage tracing multiplies the cost of a
+# failure tenfold, and the shrunk step list already says what happened.
+PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 
 settings.register_profile(
     "ci",
@@ -11,6 +15,7 @@ settings.register_profile(
     deadline=None,
     derandomize=True,
     database=None,
+    phases=PHASES,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from kubeprop.conformance.mutants.apiserver import MUTANTS
+from kubeprop.conformance.profiles import PHASES
 from kubeprop.conformance.report import InvariantViolation
 from kubeprop.conformance.suites.test_apiserver_contract import make_machine
 
@@ -21,6 +22,7 @@ HUNT = settings(
     deadline=None,
     derandomize=True,
     database=None,
+    phases=PHASES,
     suppress_health_check=list(HealthCheck),
 )
 

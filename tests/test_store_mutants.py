@@ -9,7 +9,7 @@ histories show every store invariant failing on some broken implementation.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from kubeprop.conformance.mutants.store import BREAKS, MUTANTS
@@ -17,15 +17,20 @@ from kubeprop.conformance.report import InvariantViolation
 from kubeprop.conformance.suites.test_store_contract import FROM_THE_START, make_machine
 from kubeprop.spec import etcd, invariants
 
-CAUGHT = settings(
+# Finding is cheap, shrinking is not: the per-mutant runs skip the shrink phase; one test
+# below shrinks, to show what a user sees.
+SHRUNK = settings(
     settings.default,
-    max_examples=300,
+    max_examples=100,
+    stateful_step_count=30,
     derandomize=True,
     database=None,
     report_multiple_bugs=False,
     suppress_health_check=list(HealthCheck),
     deadline=None,
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no "explain": it re-runs a lot
 )
+CAUGHT = settings(SHRUNK, phases=[Phase.explicit, Phase.generate])
 
 A, B, C = b"a", b"b", b"c"
 NOW = None  # "back" for a read or watch at the current revision
@@ -173,3 +178,16 @@ def test_the_same_history_passes_on_the_reference_store(name):
 def test_the_contract_machine_catches_the_mutant_on_its_own(name):
     with pytest.raises(InvariantViolation):
         run_state_machine_as_test(make_machine(MUTANTS[name]), settings=CAUGHT)
+
+
+def test_a_caught_mutant_is_reported_as_a_short_readable_history():
+    with pytest.raises(InvariantViolation) as caught:
+        run_state_machine_as_test(
+            make_machine(MUTANTS["compare-greater-less-swapped"]), settings=SHRUNK
+        )
+    assert caught.value.invariant_id == "STORE-TXN-COMPARE"
+    printed = "\n".join(getattr(caught.value, "__notes__", []))
+    steps = [line.strip() for line in printed.splitlines() if line.strip().startswith("state.")]
+    assert steps[0].startswith("state.seed("), printed
+    assert any(step.startswith("state.txn(") for step in steps), printed
+    assert len(steps) <= 4, printed

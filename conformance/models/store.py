@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 import attrs
+
 from kubeprop.spec import etcd
 
 MIN_LEASE_TTL = 2

@@ -9,6 +9,7 @@ with one of those ids.
 from __future__ import annotations
 
 import json
+import uuid
 
 import attrs
 
@@ -198,22 +199,19 @@ class FailedUpdateStillWrites(ApiServer):
 
 
 @attrs.define
-class UidChangesOnUpdate(ApiServer):
-    """Every update gives the object a new uid."""
+class UidFromName(ApiServer):
+    """uids derived from the object's name: a re-created object gets its old uid back."""
 
-    def _update(self, res, namespace, name, body, subresource, params):
-        original = reference._prepare_for_update
+    _creating: dict = attrs.field(init=False, factory=dict)  # metadata of the create being served
 
-        def new_uid(res_, subresource_, new, old):
-            merged = original(res_, subresource_, new, old)
-            merged["metadata"]["uid"] = f"{old['metadata'].get('uid')}-{self.store.revision}"
-            return merged
+    def _create(self, res, namespace, body, params):
+        self._creating = body.get("metadata", {}) if isinstance(body, dict) else {}
+        return super()._create(res, namespace, body, params)
 
-        reference._prepare_for_update = new_uid
-        try:
-            return super()._update(res, namespace, name, body, subresource, params)
-        finally:
-            reference._prepare_for_update = original
+    def _new_uid(self) -> str:
+        meta = self._creating
+        name = f"{meta.get('namespace')}/{meta.get('name') or meta.get('generateName')}"
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
 # name -> (factory, ids of the invariants expected to catch it)
@@ -235,5 +233,5 @@ MUTANTS = {
     "watch-drops-modifications": (WatchDropsModifications, {"APISERVER-WATCH-EXACT"}),
     "watch-ignores-compaction": (WatchIgnoresCompaction, {"APISERVER-WATCH-EXPIRED"}),
     "failed-update-still-writes": (FailedUpdateStillWrites, {"APISERVER-FAILED-NO-CHANGE"}),
-    "uid-changes-on-update": (UidChangesOnUpdate, {"APISERVER-SYSTEM-FIELDS"}),
+    "uid-from-name": (UidFromName, {"APISERVER-SYSTEM-FIELDS"}),
 }

@@ -274,7 +274,7 @@ class WatchSkipsFirstReplayedEvent(_ReplayHook):
     """A watch from revision r replays from r + 1: the first change is lost."""
 
     def replay_from(self, start):
-        return start + 1 if start < self._revision else start
+        return start + 1 if start <= self._revision else start
 
 
 class WatchRepeatsTheLastSeenRevision(_ReplayHook):

@@ -8,6 +8,7 @@ every target and result with operands near the revisions a short history makes.
 from __future__ import annotations
 
 from hypothesis import strategies as st
+
 from kubeprop.spec import etcd
 
 KEYS = (b"a", b"a/1", b"a/2", b"b", b"c")

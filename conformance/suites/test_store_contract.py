@@ -85,7 +85,9 @@ class StoreMachine(RuleBasedStateMachine):
         self.model = model.init(getattr(self.store, "clock", 0.0))
         self.watches: list[WatchLog] = []  # every watch opened, open or not
         self.granted: list[int] = []  # lease ids granted so far (some expired since)
-        self.last_write: tuple[int, int, int] | None = None  # (before, after, committed) of the last request
+        self.last_write: tuple[int, int, int] | None = (
+            None  # (before, after, committed) of the last request
+        )
 
     # ---- plumbing ---------------------------------------------------------------------------
 
@@ -128,10 +130,10 @@ class StoreMachine(RuleBasedStateMachine):
         prev_kv=st.booleans(),
     )
     def seed(self, puts, prev_kv):
-        """Watch every key from the start, then put a few keys."""
-        self._open_watch(b"\0", b"\0", 1, prev_kv, False, resumed_from=None)
+        """Put a few keys, then watch every key from the first put (a replay)."""
         for key, value in puts:
             self.put(key, value, 0, False)
+        self._open_watch(b"\0", b"\0", 2, prev_kv, False, resumed_from=None)
 
     # ---- key-value requests ----------------------------------------------------------------
 

@@ -345,7 +345,7 @@ class ApiServer:
             )
         obj_manifest = self._decode_default(res, manifest, strict)
         meta = obj_manifest["metadata"]
-        meta["uid"] = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        meta["uid"] = self._new_uid()
         meta["creationTimestamp"] = self.clock.timestamp()
         meta["generation"] = 1
         if not res.tracks_generation:
@@ -374,6 +374,10 @@ class ApiServer:
             if answer.succeeded:
                 return _with_rv(obj_manifest, answer.header.revision)
         raise errors.already_exists(res.plural, meta["name"], res.group)
+
+    def _new_uid(self) -> str:
+        """A fresh uid: random (seeded), never given to another object."""
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
     def _generate_name(self, prefix: str) -> str:
         suffix = "".join(

@@ -168,6 +168,7 @@ class Watcher:
     range_end: bytes | None
     prev_kv: bool
     progress_notify: bool
+    start_revision: int  # no event below it is delivered (STORE-WATCH-RELIABLE)
     # Responses queued and not yet polled, in delivery order (STORE-WATCH-ORDERED).
     pending: list[etcd.WatchResponse] = attrs.Factory(list)
     # True once canceled by the client or by compaction; nothing is queued after.
@@ -191,6 +192,8 @@ class Watcher:
 
     def _deliver(self, revision: int, events: Sequence[etcd.Event]) -> None:
         """Queue the events of one revision that fall in range, as one response."""
+        if revision < self.start_revision:
+            return
         matching = tuple(
             event if self.prev_kv else attrs.evolve(event, prev_kv=None)
             for event in events
@@ -499,6 +502,7 @@ class Store:
             range_end=range_end,
             prev_kv=bool(prev_kv),
             progress_notify=bool(progress_notify),
+            start_revision=start_revision if start_revision > 0 else self._revision + 1,
             next_progress_at=self.clock + PROGRESS_NOTIFY_INTERVAL,
         )
         self._next_watch_id += 1

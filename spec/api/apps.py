@@ -8,6 +8,7 @@ defaults. ``max_surge`` / ``max_unavailable`` are int-or-string (``1`` or ``"25%
 from __future__ import annotations
 
 import attrs
+
 from kubeprop.spec.api.base import seq
 from kubeprop.spec.api.core import PodTemplateSpec
 from kubeprop.spec.api.meta import Condition, ObjectMeta

@@ -13,6 +13,7 @@ as an unknown field, never dropped silently.
 from __future__ import annotations
 
 import attrs
+
 from kubeprop.spec.api.base import FrozenMap, mapping, seq
 from kubeprop.spec.api.meta import Condition, ObjectMeta, ObjectReference
 from kubeprop.spec.api.quantity import Quantity, to_quantity

@@ -29,6 +29,7 @@ from functools import singledispatch
 from typing import Any
 
 import attrs
+
 from kubeprop.spec.api import apps, core, discovery
 
 TERMINATION_MESSAGE_PATH = "/dev/termination-log"

@@ -9,6 +9,7 @@ RFC 3339 MicroTime strings (``"2026-01-01T00:00:00.000000Z"``).
 from __future__ import annotations
 
 import attrs
+
 from kubeprop.spec.api.base import FrozenMap, mapping, seq
 from kubeprop.spec.api.meta import ObjectMeta, ObjectReference
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import attrs
 import yaml
+
 from kubeprop.spec.api import kinds
 from kubeprop.spec.api.base import FrozenMap, wire_name
 from kubeprop.spec.api.errors import (
@@ -137,7 +138,9 @@ class _Structurer:
                 if not isinstance(k, str):
                     self.errors.append(_wrong_type(key(path, str(k)), k, "string"))
                     continue
-                result[k] = self.value(v, value_type, key(path, k), depth)
+                item = self.value(v, value_type, key(path, k), depth)
+                if item is not None:  # a bad value was reported; keep the map well-typed
+                    result[k] = item
             return FrozenMap(result)
         if tp is Quantity:
             return self.quantity(data, path)

@@ -11,6 +11,7 @@ Contract (https://kubernetes.io/docs/reference/using-api/api-concepts/#standard-
 from __future__ import annotations
 
 import attrs
+
 from kubeprop.spec.api import apps, core, discovery, meta
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+
 from kubeprop.spec.api.base import FrozenMap, mapping, opt, seq
 
 

@@ -26,6 +26,7 @@ import re
 from collections.abc import Mapping
 
 import attrs
+
 from kubeprop.spec.api import names
 from kubeprop.spec.api.base import FrozenMap, mapping, seq
 from kubeprop.spec.api.errors import FieldError, forbidden, invalid, not_supported, required

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+
 from kubeprop.spec.api import apps, core, discovery, kinds, meta, names
 from kubeprop.spec.api.errors import (
     ErrorType,

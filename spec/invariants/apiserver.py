@@ -251,7 +251,7 @@ def watch_exact(events: Sequence[Mapping[str, Any]], expected: Sequence[tuple[st
     "APISERVER-WATCH-ORDERED",
     component="apiserver",
     kind="safety",
-    statement="The resourceVersions of a watch's events strictly increase.",
+    statement="After the synthetic events of a watch's initial state, the resourceVersions of its events strictly increase.",
     source=EFFICIENT_CHANGES,
 )
 def watch_ordered(events: Sequence[Mapping[str, Any]]) -> Outcome:

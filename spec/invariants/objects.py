@@ -208,8 +208,8 @@ _PATH = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*(\[[^\]]*\]|\.[a-zA-Z][a-zA-Z0-9]*)*$"
 def error_names_field(errors: Sequence[tuple[str, str]]) -> Outcome:
     problems = []
     for field, text in errors:
-        if not field:
-            continue
+        if not field or text == f'unknown field "{field}"':
+            continue  # an unknown field's path is the user's spelling
         if not _PATH.match(field):
             problems.append(f"{field!r} is not a camelCase field path")
         elif not (text.startswith(field + ": ") or text == f'unknown field "{field}"'):
