@@ -73,6 +73,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     report.merge(session.config._kubeprop_tallies, report.snapshot())
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without pytest-xdist
 def pytest_testnodedown(node, error) -> None:
     tallies = getattr(node, "workeroutput", {}).get("kubeprop_tallies", {})
     report.merge(node.config._kubeprop_tallies, tallies)

@@ -10,8 +10,9 @@ how often it failed.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import attrs
@@ -58,6 +59,18 @@ def check(invariant_id: str, *args, **kwargs) -> invariants.Outcome:
         tally.failed += 1
         raise InvariantViolation(invariant_id, outcome.message)
     return outcome
+
+
+@contextlib.contextmanager
+def isolated() -> Iterator[None]:
+    """Evaluations inside the block leave the tally as it was (for mutant runs,
+    whose failures are expected and say nothing about the system under test)."""
+    saved = {key: attrs.evolve(value) for key, value in TALLIES.items()}
+    try:
+        yield
+    finally:
+        TALLIES.clear()
+        TALLIES.update(saved)
 
 
 def snapshot() -> dict[str, dict[str, int]]:
