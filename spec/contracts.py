@@ -45,7 +45,9 @@ class Store(Protocol):
     Errors are raised as ``kubeprop.spec.etcd.StoreError`` subclasses.
     """
 
-    def put(self, key: bytes, value: bytes, *, lease: int = 0, prev_kv: bool = False) -> etcd.PutResponse: ...
+    def put(
+        self, key: bytes, value: bytes, *, lease: int = 0, prev_kv: bool = False
+    ) -> etcd.PutResponse: ...
 
     def range(
         self,
@@ -88,7 +90,9 @@ class Store(Protocol):
     def lease_keepalive(self, id: int) -> int:
         """Renew the lease; returns its TTL."""
 
-    def lease_time_to_live(self, id: int, *, keys: bool = False) -> etcd.LeaseTimeToLiveResponse: ...
+    def lease_time_to_live(
+        self, id: int, *, keys: bool = False
+    ) -> etcd.LeaseTimeToLiveResponse: ...
 
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` of (simulated) time pass: leases may expire."""

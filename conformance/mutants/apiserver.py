@@ -24,7 +24,10 @@ class AcceptsStaleResourceVersion(ApiServer):
 
     def _update(self, res, namespace, name, body, subresource, params):
         if isinstance(body, dict) and isinstance(body.get("metadata"), dict):
-            body = {**body, "metadata": {k: v for k, v in body["metadata"].items() if k != "resourceVersion"}}
+            body = {
+                **body,
+                "metadata": {k: v for k, v in body["metadata"].items() if k != "resourceVersion"},
+            }
         return super()._update(res, namespace, name, body, subresource, params)
 
 
@@ -64,7 +67,9 @@ class StatusUpdateWritesEverything(ApiServer):
     """An update of /status stores the whole body, spec and labels included."""
 
     def _update(self, res, namespace, name, body, subresource, params):
-        return super()._update(res, namespace, name, body, None if subresource == "status" else subresource, params)
+        return super()._update(
+            res, namespace, name, body, None if subresource == "status" else subresource, params
+        )
 
 
 @attrs.define
@@ -148,7 +153,9 @@ class ListIgnoresLabelSelector(ApiServer):
     """list returns every object of the namespace whatever the labelSelector."""
 
     def _list(self, res, namespace, params):
-        return super()._list(res, namespace, {k: v for k, v in params.items() if k != "labelSelector"})
+        return super()._list(
+            res, namespace, {k: v for k, v in params.items() if k != "labelSelector"}
+        )
 
 
 @attrs.define
@@ -157,7 +164,9 @@ class WatchDropsModifications(ApiServer):
 
     def _watch(self, res, namespace, params):
         stream = super()._watch(res, namespace, params)
-        return LossyWatch(**{f.name: getattr(stream, f.name) for f in attrs.fields(watches.WatchStream)})
+        return LossyWatch(
+            **{f.name: getattr(stream, f.name) for f in attrs.fields(watches.WatchStream)}
+        )
 
 
 @attrs.define
@@ -220,9 +229,15 @@ MUTANTS = {
         AcceptsStaleResourceVersion,
         {"APISERVER-STALE-RV-CONFLICT", "APISERVER-ONE-WINNER"},
     ),
-    "create-overwrites": (CreateOverwrites, {"APISERVER-ALREADY-EXISTS", "APISERVER-FAILED-NO-CHANGE"}),
+    "create-overwrites": (
+        CreateOverwrites,
+        {"APISERVER-ALREADY-EXISTS", "APISERVER-FAILED-NO-CHANGE"},
+    ),
     "no-generation-bump": (NoGenerationBump, {"APISERVER-GENERATION"}),
-    "status-update-writes-everything": (StatusUpdateWritesEverything, {"APISERVER-STATUS-SUBRESOURCE", "APISERVER-GENERATION"}),
+    "status-update-writes-everything": (
+        StatusUpdateWritesEverything,
+        {"APISERVER-STATUS-SUBRESOURCE", "APISERVER-GENERATION"},
+    ),
     "ignores-finalizers": (IgnoresFinalizers, {"APISERVER-FINALIZERS-BLOCK-DELETE"}),
     "keeps-deleted-objects": (KeepsDeletedObjects, {"APISERVER-DELETE-COMPLETES"}),
     "no-grace-period": (NoGracePeriod, {"APISERVER-GRACEFUL-POD-DELETE"}),

@@ -437,7 +437,9 @@ class ApiServerMachine(RuleBasedStateMachine):
     def watch_from_compacted(self) -> None:
         """A watch that starts below the compacted revision must expire."""
         start = self.compacted_at - 2
-        answer = self.call("watch", "pods", namespace="default", params={"resourceVersion": str(start)})
+        answer = self.call(
+            "watch", "pods", namespace="default", params={"resourceVersion": str(start)}
+        )
         if answer.ok:
             events = answer.watch.poll()
             answer.watch.stop()

@@ -28,13 +28,17 @@ def admit_create(server: Any, res: Any, namespace: str | None, manifest: dict[st
     if owner.get("status", {}).get("phase") == "Terminating" or owner["metadata"].get(
         "deletionTimestamp"
     ):
-        why = f"unable to create new content in namespace {namespace} because it is being terminated"
+        why = (
+            f"unable to create new content in namespace {namespace} because it is being terminated"
+        )
         raise errors.forbidden(
             res.plural,
             name,
             why,
             res.group,
-            causes=[{"reason": "NamespaceTerminating", "message": why, "field": "metadata.namespace"}],
+            causes=[
+                {"reason": "NamespaceTerminating", "message": why, "field": "metadata.namespace"}
+            ],
         )
 
 

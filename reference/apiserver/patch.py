@@ -127,7 +127,7 @@ def json_patch(target: Any, operations: Any) -> Any:
     document = copy.deepcopy(target)
     for number, operation in enumerate(operations):
         if not isinstance(operation, dict) or "op" not in operation:
-            raise PatchError(f"operation {number} has no \"op\"")
+            raise PatchError(f'operation {number} has no "op"')
         op = operation["op"]
         path = operation.get("path")
         if "path" not in operation:

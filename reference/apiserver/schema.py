@@ -38,9 +38,7 @@ def decode(res: Any, manifest: Manifest, field_validation: str) -> tuple[Manifes
             + "; ".join(str(e) for e in other)
         )
     if field_validation == "Strict":
-        raise errors.bad_request(
-            "strict decoding error: " + ", ".join(str(e) for e in unknown)
-        )
+        raise errors.bad_request("strict decoding error: " + ", ".join(str(e) for e in unknown))
     pruned = manifest
     for error in unknown:
         pruned = _without(pruned, error.field)

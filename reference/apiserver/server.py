@@ -168,7 +168,9 @@ class ApiServer:
         if res is None:
             raise errors.resource_not_found()
         if res.namespaced and not namespace and verb not in ("list", "watch"):
-            raise errors.bad_request(f"the {res.plural} resource is namespaced: a namespace is required")
+            raise errors.bad_request(
+                f"the {res.plural} resource is namespaced: a namespace is required"
+            )
         if not res.namespaced:
             if namespace:
                 raise errors.resource_not_found()
@@ -284,9 +286,7 @@ class ApiServer:
         supported = ("metadata.name", "metadata.namespace", *res.field_labels)
         for label, _, _ in requirements:
             if label not in supported:
-                raise errors.bad_request(
-                    f'field label not supported: {label}'
-                )
+                raise errors.bad_request(f"field label not supported: {label}")
 
         def matches(manifest: Manifest) -> bool:
             for label, op, value in requirements:
@@ -341,7 +341,11 @@ class ApiServer:
             schema.raise_invalid(
                 res,
                 "",
-                [schema.field_error("Required", "metadata.name", None, "name or generateName is required")],
+                [
+                    schema.field_error(
+                        "Required", "metadata.name", None, "name or generateName is required"
+                    )
+                ],
             )
         obj_manifest = self._decode_default(res, manifest, strict)
         meta = obj_manifest["metadata"]
@@ -409,7 +413,9 @@ class ApiServer:
         if meta is None:
             meta = manifest["metadata"] = {}
         if not isinstance(meta, dict):
-            raise errors.bad_request(f"{kind} in version \"{res.version}\" cannot be handled as a {kind}: metadata must be an object")
+            raise errors.bad_request(
+                f'{kind} in version "{res.version}" cannot be handled as a {kind}: metadata must be an object'
+            )
         if res.namespaced:
             if meta.get("namespace") not in (None, "", namespace):
                 raise errors.bad_request(
@@ -465,7 +471,11 @@ class ApiServer:
                     return deleted
                 continue
             answer = self.store.txn(
-                [etcd.Compare(kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision)],
+                [
+                    etcd.Compare(
+                        kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision
+                    )
+                ],
                 [etcd.PutRequest(kv.key, _encode_stored(merged))],
             )
             if answer.succeeded:
@@ -517,12 +527,18 @@ class ApiServer:
             raise errors.bad_request("the body of the request must be a Scale object")
         else:
             scale = body
-        replicas = scale.get("spec", {}).get("replicas") if isinstance(scale.get("spec"), dict) else None
+        replicas = (
+            scale.get("spec", {}).get("replicas") if isinstance(scale.get("spec"), dict) else None
+        )
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
             schema.raise_invalid(
                 res,
                 name,
-                [schema.field_error("Invalid", "spec.replicas", replicas, "must be greater than or equal to 0")],
+                [
+                    schema.field_error(
+                        "Invalid", "spec.replicas", replicas, "must be greater than or equal to 0"
+                    )
+                ],
                 kind="Scale",
                 group="autoscaling",
             )
@@ -550,7 +566,15 @@ class ApiServer:
             schema.raise_invalid(
                 res,
                 name,
-                [schema.field_error("NotSupported", "propagationPolicy", policy, "", ["Foreground", "Background", "Orphan"])],
+                [
+                    schema.field_error(
+                        "NotSupported",
+                        "propagationPolicy",
+                        policy,
+                        "",
+                        ["Foreground", "Background", "Orphan"],
+                    )
+                ],
                 kind="DeleteOptions",
                 group="",
             )
@@ -570,14 +594,20 @@ class ApiServer:
             if _stored_equal(marked, current):
                 return current
             answer = self.store.txn(
-                [etcd.Compare(kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision)],
+                [
+                    etcd.Compare(
+                        kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision
+                    )
+                ],
                 [etcd.PutRequest(kv.key, _encode_stored(marked))],
             )
             if answer.succeeded:
                 return _with_rv(marked, answer.header.revision)
         raise errors.conflict(res.plural, name, errors.MODIFIED, res.group)
 
-    def _mark_deleting(self, res: Resource, current: Manifest, grace: int | None) -> Manifest | None:
+    def _mark_deleting(
+        self, res: Resource, current: Manifest, grace: int | None
+    ) -> Manifest | None:
         """The object as it waits to be deleted, or None to delete it now."""
         meta = current["metadata"]
         finalizers = meta.get("finalizers") or []
@@ -612,7 +642,11 @@ class ApiServer:
     def _remove(self, res: Resource, namespace, name, kv: etcd.KeyValue, last: Manifest):
         """Delete the key if unchanged since ``kv``; the deleted object, or None if it moved."""
         answer = self.store.txn(
-            [etcd.Compare(kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision)],
+            [
+                etcd.Compare(
+                    kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision
+                )
+            ],
             [etcd.DeleteRangeRequest(kv.key)],
         )
         if not answer.succeeded:
@@ -630,17 +664,27 @@ class ApiServer:
         target = body.get("target")
         if not name:
             schema.raise_invalid(
-                pods, "", [schema.field_error("Required", "metadata.name", None, "")], kind="Binding"
+                pods,
+                "",
+                [schema.field_error("Required", "metadata.name", None, "")],
+                kind="Binding",
             )
         if not isinstance(target, dict) or not target.get("name"):
             schema.raise_invalid(
-                pods, name, [schema.field_error("Required", "target.name", None, "")], kind="Binding"
+                pods,
+                name,
+                [schema.field_error("Required", "target.name", None, "")],
+                kind="Binding",
             )
         if target.get("kind") not in (None, "", "Node"):
             schema.raise_invalid(
                 pods,
                 name,
-                [schema.field_error("NotSupported", "target.kind", target.get("kind"), "", ["Node"])],
+                [
+                    schema.field_error(
+                        "NotSupported", "target.kind", target.get("kind"), "", ["Node"]
+                    )
+                ],
                 kind="Binding",
             )
         node_name = target["name"]
@@ -651,23 +695,35 @@ class ApiServer:
             pod, kv = found
             if pod["metadata"].get("deletionTimestamp"):
                 raise errors.conflict(
-                    "pods/binding", name, f"pod {name} is being deleted, cannot be assigned to a host"
+                    "pods/binding",
+                    name,
+                    f"pod {name} is being deleted, cannot be assigned to a host",
                 )
             assigned = pod.get("spec", {}).get("nodeName")
             if assigned:
                 raise errors.conflict(
                     "pods/binding", name, f'pod {name} is already assigned to node "{assigned}"'
                 )
-            uid = body.get("metadata", {}).get("uid") if isinstance(body.get("metadata"), dict) else None
+            uid = (
+                body.get("metadata", {}).get("uid")
+                if isinstance(body.get("metadata"), dict)
+                else None
+            )
             if uid and uid != pod["metadata"].get("uid"):
                 raise errors.conflict(
-                    "pods/binding", name, f"Precondition failed: UID in precondition: {uid}, UID in object meta: {pod['metadata'].get('uid')}"
+                    "pods/binding",
+                    name,
+                    f"Precondition failed: UID in precondition: {uid}, UID in object meta: {pod['metadata'].get('uid')}",
                 )
             bound = json.loads(json.dumps(pod))
             bound["spec"]["nodeName"] = node_name
             _set_condition(bound, "PodScheduled", "True", self.clock.timestamp())
             answer = self.store.txn(
-                [etcd.Compare(kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision)],
+                [
+                    etcd.Compare(
+                        kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision
+                    )
+                ],
                 [etcd.PutRequest(kv.key, _encode_stored(bound))],
             )
             if answer.succeeded:
@@ -784,7 +840,9 @@ def _prepare_for_update(res: Resource, subresource, new: Manifest, old: Manifest
             merged.pop("status", None)
     elif subresource == "finalize":
         merged = json.loads(json.dumps(old))
-        merged.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
+        merged.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get(
+            "finalizers"
+        ) or []
         if not merged["spec"]["finalizers"]:
             merged["spec"].pop("finalizers")
     else:
@@ -796,7 +854,12 @@ def _prepare_for_update(res: Resource, subresource, new: Manifest, old: Manifest
                 merged.pop("status", None)
     meta, old_meta = merged["metadata"], old["metadata"]
     meta.setdefault("uid", old_meta.get("uid"))
-    for field in ("creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
+    for field in (
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+    ):
         if field in old_meta:
             meta[field] = old_meta[field]
         else:
@@ -849,7 +912,9 @@ def _set_condition(pod: Manifest, kind: str, value: str, now: str) -> None:
                 condition["status"] = value
                 condition["lastTransitionTime"] = now
             return
-    conditions.append({"type": kind, "status": value, "lastProbeTime": None, "lastTransitionTime": now})
+    conditions.append(
+        {"type": kind, "status": value, "lastProbeTime": None, "lastTransitionTime": now}
+    )
 
 
 def _scale_of(manifest: Manifest) -> Manifest:

@@ -109,7 +109,9 @@ def conflict(resource: str, name: str, why: str, group: str = "") -> StatusError
     )
 
 
-MODIFIED = "the object has been modified; please apply your changes to the latest version and try again"
+MODIFIED = (
+    "the object has been modified; please apply your changes to the latest version and try again"
+)
 
 
 def invalid(kind: str, name: str, errors: Iterable[Any], group: str = "") -> StatusError:
@@ -147,7 +149,9 @@ def forbidden(resource: str, name: str, why: str, group: str = "", causes=None) 
     if causes:
         details["causes"] = causes
     return StatusError(
-        status(403, "Forbidden", f'{_qualified(resource, group)} "{name}" is forbidden: {why}', details)
+        status(
+            403, "Forbidden", f'{_qualified(resource, group)} "{name}" is forbidden: {why}', details
+        )
     )
 
 
@@ -158,13 +162,19 @@ def expired(message: str) -> StatusError:
 
 def method_not_allowed(verb: str, resource: str) -> StatusError:
     return StatusError(
-        status(405, "MethodNotAllowed", f"{verb} is not supported on resources of kind {resource!r}")
+        status(
+            405, "MethodNotAllowed", f"{verb} is not supported on resources of kind {resource!r}"
+        )
     )
 
 
 def unsupported_media_type(content_type: str) -> StatusError:
     return StatusError(
-        status(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json ({content_type!r} is not)")
+        status(
+            415,
+            "UnsupportedMediaType",
+            f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json ({content_type!r} is not)",
+        )
     )
 
 

@@ -26,7 +26,9 @@ def _manifest(kv: etcd.KeyValue | None, revision: int | None = None) -> Manifest
     if kv is None or not kv.value:
         return None
     manifest = json.loads(kv.value)
-    manifest["metadata"]["resourceVersion"] = str(revision if revision is not None else kv.mod_revision)
+    manifest["metadata"]["resourceVersion"] = str(
+        revision if revision is not None else kv.mod_revision
+    )
     return manifest
 
 

@@ -20,14 +20,18 @@ EFFICIENT_CHANGES = CONCEPTS + "#efficient-detection-of-changes"
 CONCURRENCY = "https://kubernetes.io/docs/reference/using-api/api-concepts/#conflicts"
 STATUS_REF = "https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/status/"
 FINALIZERS = "https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/"
-POD_TERMINATION = "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination"
+POD_TERMINATION = (
+    "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination"
+)
 OBJECT_META = "https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/object-meta/"
 NAMES = "https://kubernetes.io/docs/concepts/overview/working-with-objects/names/"
 ADMISSION = "https://kubernetes.io/docs/reference/access-authn-authz/admission-controllers/#namespacelifecycle"
 SUBRESOURCES = "https://kubernetes.io/docs/reference/using-api/api-concepts/#subresources"
 BINDING = "https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#create-binding-pod-v1-core"
 SELECTORS = "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#api"
-FIELD_SELECTORS = "https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors/"
+FIELD_SELECTORS = (
+    "https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors/"
+)
 VALIDATION = "https://kubernetes.io/docs/reference/using-api/api-concepts/#field-validation"
 
 # The reasons Kubernetes puts on a Status, with the code each one goes with.
@@ -102,7 +106,9 @@ def rv_monotonic(exchanges: Sequence[Exchange]) -> Outcome:
             continue
         checked += 1
         if rv <= highest:
-            problems.append(f"{exchange.verb} {exchange.resource}/{exchange.name} returned rv {rv} after {highest}")
+            problems.append(
+                f"{exchange.verb} {exchange.resource}/{exchange.name} returned rv {rv} after {highest}"
+            )
         highest = max(highest, rv)
     return holds_if(problems, checked=checked)
 
@@ -119,10 +125,14 @@ def errors_are_status(exchange: Exchange) -> Outcome:
         return VACUOUS
     body = exchange.body
     if not isinstance(body, dict) or body.get("kind") != "Status":
-        return violated(f"{exchange.verb} {exchange.resource} answered {exchange.code} with {body!r}")
+        return violated(
+            f"{exchange.verb} {exchange.resource} answered {exchange.code} with {body!r}"
+        )
     reason, code = body.get("reason"), body.get("code")
     if code != exchange.code or body.get("status") != "Failure":
-        return violated(f"Status code {code} / status {body.get('status')} for an answer of {exchange.code}")
+        return violated(
+            f"Status code {code} / status {body.get('status')} for an answer of {exchange.code}"
+        )
     if STATUS_REASONS.get(reason) != code:
         return violated(f"reason {reason!r} does not go with code {code}")
     if code == 500:
@@ -173,7 +183,11 @@ def read_your_writes(written: Any, read: Any) -> Outcome:
     source=CONCURRENCY,
 )
 def stale_rv_conflict(exchange: Exchange, current_rv: str | None) -> Outcome:
-    sent_rv = (exchange.sent or {}).get("metadata", {}).get("resourceVersion") if isinstance(exchange.sent, dict) else None
+    sent_rv = (
+        (exchange.sent or {}).get("metadata", {}).get("resourceVersion")
+        if isinstance(exchange.sent, dict)
+        else None
+    )
     if not sent_rv or current_rv is None or sent_rv == current_rv:
         return VACUOUS
     body = exchange.body or {}
@@ -198,7 +212,9 @@ def one_winner(codes: Sequence[int]) -> Outcome:
     winners = [c for c in codes if 200 <= c < 300]
     losers = [c for c in codes if c == 409]
     if len(winners) != 1 or len(losers) != len(codes) - 1:
-        return violated(f"racing updates answered {list(codes)}: want one success and 409 for the rest")
+        return violated(
+            f"racing updates answered {list(codes)}: want one success and 409 for the rest"
+        )
     return HOLDS
 
 
@@ -215,7 +231,9 @@ def invalid_rejected(exchange: Exchange, expected_fields: Iterable[str]) -> Outc
         return VACUOUS
     body = exchange.body or {}
     if exchange.code != 422 or body.get("reason") != "Invalid":
-        return violated(f"invalid {exchange.resource} answered {exchange.code} {body.get('reason')}")
+        return violated(
+            f"invalid {exchange.resource} answered {exchange.code} {body.get('reason')}"
+        )
     causes = {cause.get("field") for cause in body.get("details", {}).get("causes", [])}
     missing = expected - causes
     if missing:
@@ -230,10 +248,16 @@ def invalid_rejected(exchange: Exchange, expected_fields: Iterable[str]) -> Outc
     statement="A watch from resourceVersion r delivers exactly the changes after r that match its selectors, in order, each once.",
     source=EFFICIENT_CHANGES,
 )
-def watch_exact(events: Sequence[Mapping[str, Any]], expected: Sequence[tuple[str, str, str]]) -> Outcome:
+def watch_exact(
+    events: Sequence[Mapping[str, Any]], expected: Sequence[tuple[str, str, str]]
+) -> Outcome:
     """``expected``: (type, name, resourceVersion) of each change, in order."""
     seen = [
-        (e["type"], e["object"]["metadata"].get("name"), e["object"]["metadata"].get("resourceVersion"))
+        (
+            e["type"],
+            e["object"]["metadata"].get("name"),
+            e["object"]["metadata"].get("resourceVersion"),
+        )
         for e in events
         if e.get("type") in ("ADDED", "MODIFIED", "DELETED")
     ]
@@ -243,7 +267,9 @@ def watch_exact(events: Sequence[Mapping[str, Any]], expected: Sequence[tuple[st
         for index, (got, want) in enumerate(zip(seen, expected)):
             if got != want:
                 return violated(f"event {index}: got {got}, want {want}")
-        return violated(f"got {len(seen)} events, want {len(expected)} (got {seen[-3:]}, want {list(expected)[-3:]})")
+        return violated(
+            f"got {len(seen)} events, want {len(expected)} (got {seen[-3:]}, want {list(expected)[-3:]})"
+        )
     return HOLDS
 
 
@@ -255,7 +281,11 @@ def watch_exact(events: Sequence[Mapping[str, Any]], expected: Sequence[tuple[st
     source=EFFICIENT_CHANGES,
 )
 def watch_ordered(events: Sequence[Mapping[str, Any]]) -> Outcome:
-    versions = [_rv(e.get("object")) for e in events if e.get("type") in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK")]
+    versions = [
+        _rv(e.get("object"))
+        for e in events
+        if e.get("type") in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK")
+    ]
     versions = [v for v in versions if v is not None]
     if len(versions) < 2:
         return VACUOUS
@@ -276,7 +306,9 @@ def watch_expired(events: Sequence[Mapping[str, Any]], compacted: bool) -> Outco
     if not compacted:
         return VACUOUS
     if len(events) != 1 or events[0].get("type") != "ERROR":
-        return violated(f"a watch from a compacted resourceVersion delivered {[e.get('type') for e in events]}")
+        return violated(
+            f"a watch from a compacted resourceVersion delivered {[e.get('type') for e in events]}"
+        )
     status = events[0].get("object") or {}
     if status.get("code") != 410 or status.get("reason") not in ("Expired", "Gone"):
         return violated(f"the ERROR event carries {status!r}, not a 410 Status")
@@ -290,7 +322,9 @@ def watch_expired(events: Sequence[Mapping[str, Any]], compacted: bool) -> Outco
     statement="A list returns exactly the objects that exist and match its label and field selectors, in name order, with a resourceVersion no older than any write before it.",
     source=SELECTORS,
 )
-def list_matches(listed: Mapping[str, Any], expected_names: Sequence[str], last_write_rv: int) -> Outcome:
+def list_matches(
+    listed: Mapping[str, Any], expected_names: Sequence[str], last_write_rv: int
+) -> Outcome:
     items = listed.get("items", [])
     names = [(i["metadata"].get("namespace") or "", i["metadata"]["name"]) for i in items]
     keys = [f"{ns}/{name}" if ns else name for ns, name in names]
@@ -314,8 +348,12 @@ def finalizers_block_delete(before: Any, after: Any) -> Outcome:
     if not before or not before["metadata"].get("finalizers"):
         return VACUOUS
     if after is None:
-        return violated(f"{before['metadata']['name']} was removed with finalizers {before['metadata']['finalizers']}")
-    if not after["metadata"].get("deletionTimestamp") and before["metadata"].get("deletionTimestamp"):
+        return violated(
+            f"{before['metadata']['name']} was removed with finalizers {before['metadata']['finalizers']}"
+        )
+    if not after["metadata"].get("deletionTimestamp") and before["metadata"].get(
+        "deletionTimestamp"
+    ):
         return violated("the deletionTimestamp of a deleting object was cleared")
     return HOLDS
 
@@ -333,7 +371,9 @@ def delete_completes(after: Any, deleting: bool) -> Outcome:
     if after is None:
         return HOLDS
     meta = after["metadata"]
-    left = meta.get("finalizers") or (after.get("spec", {}).get("finalizers") if after.get("kind") == "Namespace" else None)
+    left = meta.get("finalizers") or (
+        after.get("spec", {}).get("finalizers") if after.get("kind") == "Namespace" else None
+    )
     if not left and not meta.get("deletionGracePeriodSeconds"):
         return violated(f"{meta['name']} is still stored with nothing left to wait for")
     return HOLDS
@@ -351,7 +391,11 @@ def graceful_pod_delete(pod_before: Any, answer: Exchange, requested_grace: int 
     phase = (pod_before or {}).get("status", {}).get("phase")
     if not pod_before or not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
         return VACUOUS
-    expected = requested_grace if requested_grace is not None else spec.get("terminationGracePeriodSeconds", 30)
+    expected = (
+        requested_grace
+        if requested_grace is not None
+        else spec.get("terminationGracePeriodSeconds", 30)
+    )
     already = pod_before["metadata"].get("deletionGracePeriodSeconds")
     if already is not None:
         expected = min(expected, already)
@@ -362,7 +406,9 @@ def graceful_pod_delete(pod_before: Any, answer: Exchange, requested_grace: int 
     if not answer.ok or not meta.get("deletionTimestamp"):
         return violated(f"graceful delete answered {answer.code} without a deletionTimestamp")
     if meta.get("deletionGracePeriodSeconds") != expected:
-        return violated(f"deletionGracePeriodSeconds {meta.get('deletionGracePeriodSeconds')}, expected {expected}")
+        return violated(
+            f"deletionGracePeriodSeconds {meta.get('deletionGracePeriodSeconds')}, expected {expected}"
+        )
     return HOLDS
 
 
@@ -412,7 +458,11 @@ def status_subresource(before: Any, after: Any, subresource: str | None) -> Outc
     if before is None or after is None:
         return VACUOUS
     if subresource == "status":
-        changed = {k for k in set(before) | set(after) if k not in ("metadata", "status") and before.get(k) != after.get(k)}
+        changed = {
+            k
+            for k in set(before) | set(after)
+            if k not in ("metadata", "status") and before.get(k) != after.get(k)
+        }
         if changed:
             return violated(f"a status update changed {sorted(changed)}")
         for key in ("labels", "annotations", "finalizers", "generation"):
@@ -437,7 +487,9 @@ def namespace_lifecycle(exchange: Exchange, namespace_state: str) -> Outcome:
         return VACUOUS
     want = 404 if namespace_state == "missing" else 403
     if exchange.code != want:
-        return violated(f"create in a {namespace_state} namespace answered {exchange.code}, want {want}")
+        return violated(
+            f"create in a {namespace_state} namespace answered {exchange.code}, want {want}"
+        )
     return HOLDS
 
 
@@ -462,7 +514,9 @@ def system_fields(before: Any, after: Any, uids_seen: Mapping[str, str]) -> Outc
     if before is not None:
         for field in ("uid", "creationTimestamp"):
             if before["metadata"].get(field) != meta.get(field):
-                return violated(f"{key}: {field} changed from {before['metadata'].get(field)} to {meta.get(field)}")
+                return violated(
+                    f"{key}: {field} changed from {before['metadata'].get(field)} to {meta.get(field)}"
+                )
     return HOLDS
 
 
@@ -496,7 +550,9 @@ def already_exists(answer: Exchange, existed: bool) -> Outcome:
     if not existed:
         return VACUOUS
     if answer.code != 409 or (answer.body or {}).get("reason") != "AlreadyExists":
-        return violated(f"create of the existing {answer.resource}/{answer.name} answered {answer.code}")
+        return violated(
+            f"create of the existing {answer.resource}/{answer.name} answered {answer.code}"
+        )
     return HOLDS
 
 
