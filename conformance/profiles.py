@@ -10,8 +10,8 @@ PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrin
 
 settings.register_profile(
     "ci",
-    max_examples=30,
-    stateful_step_count=25,
+    max_examples=100,
+    stateful_step_count=40,
     deadline=None,
     derandomize=True,
     database=None,

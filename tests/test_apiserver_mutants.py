@@ -39,3 +39,11 @@ def test_the_reference_api_server_is_not_a_mutant() -> None:
     from kubeprop.reference.apiserver import ApiServer
 
     run_state_machine_as_test(make_machine(ApiServer), settings=settings(HUNT, max_examples=20))
+
+
+def test_every_api_server_invariant_is_the_one_that_catches_some_mutant() -> None:
+    from kubeprop.spec.invariants import catalogue
+
+    alone = {next(iter(ids)) for _, ids in MUTANTS.values() if len(ids) == 1}
+    missing = {inv.id for inv in catalogue("apiserver")} - alone
+    assert not missing, f"no mutant is caught by exactly {sorted(missing)}"

@@ -8,6 +8,7 @@ with one of those ids.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 
@@ -16,6 +17,17 @@ import attrs
 from kubeprop.reference.apiserver import server as reference
 from kubeprop.reference.apiserver import watch as watches
 from kubeprop.reference.apiserver.server import ApiServer
+
+
+@contextlib.contextmanager
+def _patched(module, name, replacement):
+    """Swap one function of the reference server for the length of a request."""
+    original = getattr(module, name)
+    setattr(module, name, replacement)
+    try:
+        yield original
+    finally:
+        setattr(module, name, original)
 
 
 @attrs.define
@@ -55,11 +67,8 @@ class NoGenerationBump(ApiServer):
                 merged["metadata"]["generation"] = old["metadata"]["generation"]
             return merged
 
-        reference._prepare_for_update = keep_generation
-        try:
+        with _patched(reference, "_prepare_for_update", keep_generation):
             return super()._update(res, namespace, name, body, subresource, params)
-        finally:
-            reference._prepare_for_update = original
 
 
 @attrs.define
@@ -88,12 +97,8 @@ class KeepsDeletedObjects(ApiServer):
     """Removing the last finalizer of a deleting object does not remove it."""
 
     def _update(self, res, namespace, name, body, subresource, params):
-        original = reference._should_delete
-        reference._should_delete = lambda manifest: False
-        try:
+        with _patched(reference, "_should_delete", lambda manifest: False):
             return super()._update(res, namespace, name, body, subresource, params)
-        finally:
-            reference._should_delete = original
 
 
 @attrs.define
@@ -123,12 +128,8 @@ class NoNamespaceLifecycle(ApiServer):
     """Objects can be created in namespaces that are missing or terminating."""
 
     def _create(self, res, namespace, body, params):
-        original = reference.admission.admit_create
-        reference.admission.admit_create = lambda *args: None
-        try:
+        with _patched(reference.admission, "admit_create", lambda *args: None):
             return super()._create(res, namespace, body, params)
-        finally:
-            reference.admission.admit_create = original
 
 
 @attrs.define
@@ -141,11 +142,8 @@ class FirstValidationErrorOnly(ApiServer):
         def first_only(res_, name, problems, kind=None, group=None):
             return original(res_, name, list(problems)[:1], kind, group)
 
-        reference.schema.raise_invalid = first_only
-        try:
+        with _patched(reference.schema, "raise_invalid", first_only):
             return super()._create(res, namespace, body, params)
-        finally:
-            reference.schema.raise_invalid = original
 
 
 @attrs.define
@@ -223,20 +221,128 @@ class UidFromName(ApiServer):
         return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
+@attrs.define
+class PlainTextNotFound(ApiServer):
+    """A missing object is answered with a bare message, not a Status."""
+
+    def request(self, verb, resource, **kwargs):
+        answer = super().request(verb, resource, **kwargs)
+        if answer.code == 404:
+            return attrs.evolve(answer, body={"message": answer.body["message"]})
+        return answer
+
+
+@attrs.define
+class LaggingReads(ApiServer):
+    """get is served from a cache refreshed only by list: a read can miss the last write."""
+
+    _cache: dict = attrs.field(init=False, factory=dict)  # key -> the object as last listed
+
+    def _get(self, res, namespace, name):
+        key = (res.plural, namespace, name)
+        if key in self._cache:
+            return json.loads(json.dumps(self._cache[key]))
+        found = super()._get(res, namespace, name)
+        self._cache[key] = found
+        return found
+
+    def _list(self, res, namespace, params):
+        self._cache.clear()
+        return super()._list(res, namespace, params)
+
+
+@attrs.define
+class WatchReordersBatches(ApiServer):
+    """A watch delivers what it has queued newest first."""
+
+    def _watch(self, res, namespace, params):
+        stream = super()._watch(res, namespace, params)
+        return ReversedWatch(
+            **{f.name: getattr(stream, f.name) for f in attrs.fields(watches.WatchStream)}
+        )
+
+
+@attrs.define
+class ReversedWatch(watches.WatchStream):
+    def poll(self):
+        initial = [e for e in self.pending]
+        events = super().poll()
+        return initial + list(reversed(events[len(initial) :]))
+
+
+@attrs.define
+class ShortGeneratedNames(ApiServer):
+    """generateName appends three characters instead of five."""
+
+    def _generate_name(self, prefix: str) -> str:
+        return super()._generate_name(prefix)[:-2]
+
+
+@attrs.define
+class PerObjectResourceVersion(ApiServer):
+    """resourceVersion is the object's own write count (etcd's version), not the revision."""
+
+    def _serve(self, verb, resource, namespace, name, subresource, body, params):
+        def by_version(kv):
+            manifest = json.loads(kv.value)
+            manifest["metadata"]["resourceVersion"] = str(kv.version)
+            return manifest
+
+        with _patched(reference, "_decode_stored", by_version):
+            code, answer, stream = super()._serve(
+                verb, resource, namespace, name, subresource, body, params
+            )
+        res = reference.lookup(resource)
+        if res and verb in ("create", "update", "patch") and subresource is None:
+            found = self._read(res, namespace, answer["metadata"]["name"])
+            if found is not None:
+                answer["metadata"]["resourceVersion"] = str(found[1].version)
+        return code, answer, stream
+
+
+@attrs.define
+class ConflictAsInvalid(ApiServer):
+    """A stale resourceVersion is answered 422 Invalid instead of 409 Conflict."""
+
+    def _update(self, res, namespace, name, body, subresource, params):
+        try:
+            return super()._update(res, namespace, name, body, subresource, params)
+        except reference.StatusError as error:
+            if error.code != 409:
+                raise
+            raise reference.errors.unprocessable(
+                error.status["message"], name, res.plural
+            ) from None
+
+
+@attrs.define
+class PreconditionOnStoreRevision(ApiServer):
+    """The resourceVersion precondition is compared with the store's revision,
+    not the object's: any write elsewhere makes every update conflict."""
+
+    def _update(self, res, namespace, name, body, subresource, params):
+        sent = body.get("metadata", {}).get("resourceVersion") if isinstance(body, dict) else None
+        if sent and sent != str(self.store.revision):
+            raise reference.errors.conflict(res.plural, name, reference.errors.MODIFIED, res.group)
+        return super()._update(res, namespace, name, body, subresource, params)
+
+
 # name -> (factory, ids of the invariants expected to catch it)
 MUTANTS = {
     "accepts-stale-resource-version": (
         AcceptsStaleResourceVersion,
         {"APISERVER-STALE-RV-CONFLICT", "APISERVER-ONE-WINNER"},
     ),
+    "conflict-as-invalid": (ConflictAsInvalid, {"APISERVER-STALE-RV-CONFLICT"}),
+    "precondition-on-store-revision": (PreconditionOnStoreRevision, {"APISERVER-ONE-WINNER"}),
     "create-overwrites": (
         CreateOverwrites,
-        {"APISERVER-ALREADY-EXISTS", "APISERVER-FAILED-NO-CHANGE"},
+        {"APISERVER-ALREADY-EXISTS"},
     ),
     "no-generation-bump": (NoGenerationBump, {"APISERVER-GENERATION"}),
     "status-update-writes-everything": (
         StatusUpdateWritesEverything,
-        {"APISERVER-STATUS-SUBRESOURCE", "APISERVER-GENERATION"},
+        {"APISERVER-STATUS-SUBRESOURCE"},
     ),
     "ignores-finalizers": (IgnoresFinalizers, {"APISERVER-FINALIZERS-BLOCK-DELETE"}),
     "keeps-deleted-objects": (KeepsDeletedObjects, {"APISERVER-DELETE-COMPLETES"}),
@@ -249,4 +355,9 @@ MUTANTS = {
     "watch-ignores-compaction": (WatchIgnoresCompaction, {"APISERVER-WATCH-EXPIRED"}),
     "failed-update-still-writes": (FailedUpdateStillWrites, {"APISERVER-FAILED-NO-CHANGE"}),
     "uid-from-name": (UidFromName, {"APISERVER-SYSTEM-FIELDS"}),
+    "plain-text-not-found": (PlainTextNotFound, {"APISERVER-ERRORS-ARE-STATUS"}),
+    "lagging-reads": (LaggingReads, {"APISERVER-READ-YOUR-WRITES"}),
+    "watch-reorders-batches": (WatchReordersBatches, {"APISERVER-WATCH-ORDERED"}),
+    "short-generated-names": (ShortGeneratedNames, {"APISERVER-GENERATE-NAME"}),
+    "per-object-resource-version": (PerObjectResourceVersion, {"APISERVER-RV-MONOTONIC"}),
 }

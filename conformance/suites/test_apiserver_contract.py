@@ -108,11 +108,9 @@ class ApiServerMachine(RuleBasedStateMachine):
         if after is not None:
             check("APISERVER-SYSTEM-FIELDS", before, after, self.uids)
             self.uids.setdefault(after["metadata"]["uid"], "/".join(key))
-            check("APISERVER-READ-YOUR-WRITES", after, self.fetch(key))
             self.objects[key] = after
         else:
             self.objects.pop(key, None)
-            check("APISERVER-READ-YOUR-WRITES", None, None)
         if before is not None and key[0] == "pods":
             check("APISERVER-BIND-ONCE", before, after)
         self.changes.append((self._revision(), key, before, after))
@@ -151,6 +149,7 @@ class ApiServerMachine(RuleBasedStateMachine):
             created = answer.body
             key = (resource, namespace, created["metadata"]["name"])
             check("APISERVER-GENERATION", None, created)
+            check("APISERVER-READ-YOUR-WRITES", created, self.fetch(key))
             self.record(key, None, created)
 
     def namespaces_present(self) -> set[Key]:
@@ -201,6 +200,8 @@ class ApiServerMachine(RuleBasedStateMachine):
         if not answer.ok:
             return
         after = self.fetch(key)
+        if after is not None:
+            check("APISERVER-READ-YOUR-WRITES", answer.body, after)
         if answer.store_revision_after == answer.store_revision_before:
             check("APISERVER-READ-YOUR-WRITES", before, after)  # a no-op write changes nothing
             return
@@ -343,8 +344,14 @@ class ApiServerMachine(RuleBasedStateMachine):
                     None,
                 )
 
-    @rule(namespace=gen.namespaces, resource=gen.families, selector=gen.label_selectors)
-    def list_objects(self, namespace, resource, selector) -> None:
+    @rule(data=st.data(), selector=gen.label_selectors)
+    def list_objects(self, data, selector) -> None:
+        # Mostly where objects are, so the answer is worth comparing; sometimes anywhere.
+        stored = sorted({(k[0], k[1]) for k in self.objects})
+        anywhere = st.tuples(gen.families, gen.namespaces)
+        resource, namespace = data.draw(
+            st.one_of(st.sampled_from(stored), anywhere) if stored else anywhere
+        )
         answer = self.call(
             "list", resource, namespace=namespace, params={"labelSelector": selector}
         )
