@@ -172,3 +172,11 @@ INVALID: tuple[tuple[str, dict, tuple[str, ...]], ...] = (
 )
 
 invalid_cases = st.sampled_from(INVALID)
+
+
+def field_selectors(resource: str) -> st.SearchStrategy[str]:
+    """Field selectors a list of ``resource`` supports: by name everywhere, by node for pods."""
+    choices = ["", "metadata.name=web"]
+    if resource == "pods":
+        choices += ["spec.nodeName=node-1", "spec.nodeName="]
+    return st.sampled_from(choices)

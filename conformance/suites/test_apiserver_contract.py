@@ -42,9 +42,21 @@ def _labels_match(selector: str, labels: dict[str, str]) -> bool:
     return {
         "": True,
         "app=web": app == "web",
+        "app=db": app == "db",
+        "app=sneaky": app == "sneaky",
         "app!=web": app != "web",
         "app in (db)": app == "db",
     }[selector]
+
+
+def _fields_match(selector: str, manifest: dict) -> bool:
+    """The few field selectors the machine uses, decided independently of the server."""
+    if not selector:
+        return True
+    field, value = selector.split("=")
+    if field == "metadata.name":
+        return manifest["metadata"]["name"] == value
+    return manifest.get("spec", {}).get("nodeName", "") == value  # spec.nodeName
 
 
 class ApiServerMachine(RuleBasedStateMachine):
@@ -114,6 +126,22 @@ class ApiServerMachine(RuleBasedStateMachine):
         if before is not None and key[0] == "pods":
             check("APISERVER-BIND-ONCE", before, after)
         self.changes.append((self._revision(), key, before, after))
+        app = ((after or {}).get("metadata", {}).get("labels") or {}).get("app")
+        if app in gen.APPS:
+            self.list_like(key[0], key[1], f"app={app}", "")
+
+    def list_like(self, resource: str, namespace: str, selector: str, fields: str) -> None:
+        """List with selectors and compare with the model."""
+        params = {"labelSelector": selector, "fieldSelector": fields}
+        answer = self.call("list", resource, namespace=namespace, params=params)
+        expected = [
+            f"{k[1]}/{k[2]}"
+            for k in self.keys(resource)
+            if k[1] == namespace
+            and _labels_match(selector, self.objects[k]["metadata"].get("labels", {}))
+            and _fields_match(fields, self.objects[k])
+        ]
+        check("APISERVER-LIST-MATCHES", answer.body, expected, self._last_write_rv())
 
     def keys(self, resource: str | None = None) -> list[Key]:
         return sorted(k for k in self.objects if resource in (None, k[0]))
@@ -352,16 +380,7 @@ class ApiServerMachine(RuleBasedStateMachine):
         resource, namespace = data.draw(
             st.one_of(st.sampled_from(stored), anywhere) if stored else anywhere
         )
-        answer = self.call(
-            "list", resource, namespace=namespace, params={"labelSelector": selector}
-        )
-        expected = [
-            f"{k[1]}/{k[2]}"
-            for k in self.keys(resource)
-            if k[1] == namespace
-            and _labels_match(selector, self.objects[k]["metadata"].get("labels", {}))
-        ]
-        check("APISERVER-LIST-MATCHES", answer.body, expected, self._last_write_rv())
+        self.list_like(resource, namespace, selector, data.draw(gen.field_selectors(resource)))
 
     def _last_write_rv(self) -> int:
         return self.changes[-1][0] if self.changes else 0

@@ -470,16 +470,9 @@ class ApiServer:
                 if deleted is not None:
                     return deleted
                 continue
-            answer = self.store.txn(
-                [
-                    etcd.Compare(
-                        kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision
-                    )
-                ],
-                [etcd.PutRequest(kv.key, _encode_stored(merged))],
-            )
-            if answer.succeeded:
-                return _with_rv(merged, answer.header.revision)
+            revision = self._put_if_unchanged(kv, merged)
+            if revision is not None:
+                return _with_rv(merged, revision)
             if precondition is not None:
                 raise errors.conflict(res.plural, name, errors.MODIFIED, res.group)
         raise errors.conflict(res.plural, name, errors.MODIFIED, res.group)
@@ -593,16 +586,9 @@ class ApiServer:
                 continue
             if _stored_equal(marked, current):
                 return current
-            answer = self.store.txn(
-                [
-                    etcd.Compare(
-                        kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision
-                    )
-                ],
-                [etcd.PutRequest(kv.key, _encode_stored(marked))],
-            )
-            if answer.succeeded:
-                return _with_rv(marked, answer.header.revision)
+            revision = self._put_if_unchanged(kv, marked)
+            if revision is not None:
+                return _with_rv(marked, revision)
         raise errors.conflict(res.plural, name, errors.MODIFIED, res.group)
 
     def _mark_deleting(
@@ -641,17 +627,21 @@ class ApiServer:
 
     def _remove(self, res: Resource, namespace, name, kv: etcd.KeyValue, last: Manifest):
         """Delete the key if unchanged since ``kv``; the deleted object, or None if it moved."""
-        answer = self.store.txn(
-            [
-                etcd.Compare(
-                    kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision
-                )
-            ],
-            [etcd.DeleteRangeRequest(kv.key)],
+        revision = self._if_unchanged(kv, etcd.DeleteRangeRequest(kv.key))
+        return None if revision is None else _with_rv(last, revision)
+
+    def _put_if_unchanged(self, kv: etcd.KeyValue, manifest: Manifest) -> int | None:
+        """Store ``manifest`` if the key is unchanged since ``kv``; the new revision, or None."""
+        return self._if_unchanged(kv, etcd.PutRequest(kv.key, _encode_stored(manifest)))
+
+    def _if_unchanged(self, kv: etcd.KeyValue, write: etcd.RequestOp) -> int | None:
+        """Run ``write`` only if the key's mod_revision is still ``kv``'s (optimistic
+        concurrency, as Kubernetes' GuaranteedUpdate does); the revision, or None."""
+        unchanged = etcd.Compare(
+            kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision
         )
-        if not answer.succeeded:
-            return None
-        return _with_rv(last, answer.header.revision)
+        answer = self.store.txn([unchanged], [write])
+        return answer.header.revision if answer.succeeded else None
 
     # ------------------------------------------------------------------ binding
 
@@ -718,15 +708,8 @@ class ApiServer:
             bound = json.loads(json.dumps(pod))
             bound["spec"]["nodeName"] = node_name
             _set_condition(bound, "PodScheduled", "True", self.clock.timestamp())
-            answer = self.store.txn(
-                [
-                    etcd.Compare(
-                        kv.key, etcd.CompareTarget.MOD, etcd.CompareResult.EQUAL, kv.mod_revision
-                    )
-                ],
-                [etcd.PutRequest(kv.key, _encode_stored(bound))],
-            )
-            if answer.succeeded:
+            revision = self._put_if_unchanged(kv, bound)
+            if revision is not None:
                 return 201, errors.success(201), None
         raise errors.conflict("pods/binding", name, errors.MODIFIED)
 
