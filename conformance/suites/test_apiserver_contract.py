@@ -130,10 +130,19 @@ class ApiServerMachine(RuleBasedStateMachine):
         if app in gen.APPS:
             self.list_like(key[0], key[1], f"app={app}", "")
 
-    def list_like(self, resource: str, namespace: str, selector: str, fields: str) -> None:
-        """List with selectors and compare with the model."""
-        params = {"labelSelector": selector, "fieldSelector": fields}
+    def list_like(
+        self, resource: str, namespace: str, selector: str, fields: str, limit: int = 0
+    ) -> None:
+        """List with selectors (in pages of ``limit`` if set) and compare with the model."""
+        params: dict[str, Any] = {"labelSelector": selector, "fieldSelector": fields}
+        if limit:
+            params["limit"] = limit
         answer = self.call("list", resource, namespace=namespace, params=params)
+        listed = answer.body
+        while answer.ok and answer.body["metadata"].get("continue"):
+            params["continue"] = answer.body["metadata"]["continue"]
+            answer = self.call("list", resource, namespace=namespace, params=params)
+            listed = {**listed, "items": listed["items"] + answer.body.get("items", [])}
         expected = [
             f"{k[1]}/{k[2]}"
             for k in self.keys(resource)
@@ -141,7 +150,7 @@ class ApiServerMachine(RuleBasedStateMachine):
             and _labels_match(selector, self.objects[k]["metadata"].get("labels", {}))
             and _fields_match(fields, self.objects[k])
         ]
-        check("APISERVER-LIST-MATCHES", answer.body, expected, self._last_write_rv())
+        check("APISERVER-LIST-MATCHES", listed, expected, self._last_write_rv())
 
     def keys(self, resource: str | None = None) -> list[Key]:
         return sorted(k for k in self.objects if resource in (None, k[0]))
@@ -380,7 +389,10 @@ class ApiServerMachine(RuleBasedStateMachine):
         resource, namespace = data.draw(
             st.one_of(st.sampled_from(stored), anywhere) if stored else anywhere
         )
-        self.list_like(resource, namespace, selector, data.draw(gen.field_selectors(resource)))
+        fields = data.draw(gen.field_selectors(resource))
+        self.list_like(
+            resource, namespace, selector, fields, limit=data.draw(st.sampled_from((0, 1, 2)))
+        )
 
     def _last_write_rv(self) -> int:
         return self.changes[-1][0] if self.changes else 0

@@ -271,9 +271,12 @@ class ApiServer:
                 item.pop("kind", None)
                 item.pop("apiVersion", None)
                 items.append(item)
-        metadata: Manifest = {"resourceVersion": str(answer.header.revision)}
+        # The revision read: a past one for Exact and continue, else the current one
+        # (the store's header always says the current revision).
+        snapshot = revision or answer.header.revision
+        metadata: Manifest = {"resourceVersion": str(snapshot)}
         if next_key is not None:
-            metadata["continue"] = _encode_continue(answer.header.revision, next_key, prefix)
+            metadata["continue"] = _encode_continue(snapshot, next_key, prefix)
         return {
             "kind": f"{res.kind}List",
             "apiVersion": res.api_version,
