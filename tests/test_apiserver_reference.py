@@ -99,7 +99,7 @@ def test_a_new_pod_is_pending_whatever_status_it_was_sent_with(server):
     body = copy.deepcopy(POD)
     body["status"] = {"phase": "Running", "podIP": "10.0.0.9"}
     created = server.create("pods", body, "default").body
-    assert created["status"] == {"phase": "Pending"}
+    assert created["status"] == {"phase": "Pending", "qosClass": "BestEffort"}
     assert created["metadata"]["generation"] == 1
     assert created["spec"]["schedulerName"] == "default-scheduler"
 
@@ -296,3 +296,45 @@ def test_a_json_patch_is_all_or_nothing():
             document, [{"op": "remove", "path": "/b"}, {"op": "test", "path": "/a/0", "value": 9}]
         )
     assert document == {"a": [1, 2], "b": 1}
+
+
+def _resources(requests=None, limits=None) -> dict:
+    return {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
+
+
+@pytest.mark.parametrize(
+    ("containers", "qos"),
+    [
+        ([_resources()], "BestEffort"),
+        ([_resources(limits={"cpu": "1", "memory": "1Gi"})], "Guaranteed"),
+        (
+            [_resources({"cpu": "500m", "memory": "1Gi"}, {"cpu": "1", "memory": "1Gi"})],
+            "Burstable",
+        ),
+        ([_resources({"cpu": "1"})], "Burstable"),
+        ([_resources(limits={"cpu": "1", "memory": "1Gi"}), _resources()], "Burstable"),
+        ([_resources({"ephemeral-storage": "1Gi"})], "BestEffort"),
+        (
+            [_resources({"cpu": "1000m", "memory": "1024Mi"}, {"cpu": "1", "memory": "1Gi"})],
+            "Guaranteed",
+        ),
+    ],
+    ids=[
+        "no requests or limits is best effort",
+        "limits alone default the requests, so equal limits are guaranteed",
+        "requests below limits are burstable",
+        "a cpu request alone is burstable",
+        "one container without limits makes the pod burstable",
+        "resources other than cpu and memory do not count",
+        "equal amounts written differently are still guaranteed",
+    ],
+)
+def test_a_new_pod_gets_the_qos_class_kubernetes_gives_it(server, containers, qos):
+    body = copy.deepcopy(POD)
+    body["spec"]["containers"] = [
+        {"name": f"c{n}", "image": "nginx:1.27", "resources": resources}
+        for n, resources in enumerate(containers)
+    ]
+    created = server.create("pods", body, "default")
+    assert created.code == 201, created.body
+    assert created.body["status"]["qosClass"] == qos

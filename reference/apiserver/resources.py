@@ -11,16 +11,53 @@ its status looks like when created (PrepareForCreate in Kubernetes' strategies).
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import attrs
+
+from kubeprop.spec.api.quantity import Quantity
 
 Manifest = dict[str, Any]
 
 
 def _pod_status_on_create(manifest: Manifest) -> Manifest:
-    # A new pod is Pending whatever the client sent (pod strategy PrepareForCreate).
-    return {"phase": "Pending"}
+    # A new pod is Pending whatever the client sent, with its QoS class
+    # (pod strategy PrepareForCreate).
+    return {"phase": "Pending", "qosClass": qos_class(manifest.get("spec") or {})}
+
+
+# The resources that decide a pod's QoS class.
+QOS_RESOURCES = ("cpu", "memory")
+
+
+def qos_class(spec: Manifest) -> str:
+    """Guaranteed, Burstable or BestEffort, as Kubernetes classifies a pod spec:
+    BestEffort if no container requests or limits cpu or memory; Guaranteed if
+    every container limits both and the summed requests equal the summed limits;
+    Burstable otherwise (https://kubernetes.io/docs/concepts/workloads/pods/pod-qos/)."""
+    requests: dict[str, Fraction] = {}
+    limits: dict[str, Fraction] = {}
+    guaranteed = True
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        resources = container.get("resources") or {}
+        for into, amounts in (
+            (requests, resources.get("requests")),
+            (limits, resources.get("limits")),
+        ):
+            for name, text in (amounts or {}).items():
+                amount = Quantity.parse(str(text)).amount
+                if name in QOS_RESOURCES and amount != 0:
+                    into[name] = into.get(name, Fraction(0)) + amount
+        limited = {
+            n for n, t in (resources.get("limits") or {}).items() if Quantity.parse(str(t)).amount
+        }
+        if not set(QOS_RESOURCES) <= limited:
+            guaranteed = False
+    if not requests and not limits:
+        return "BestEffort"
+    same = requests.keys() == limits.keys() and all(limits[n] == a for n, a in requests.items())
+    return "Guaranteed" if guaranteed and same else "Burstable"
 
 
 def _cleared(manifest: Manifest) -> Manifest:
