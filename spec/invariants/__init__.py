@@ -13,13 +13,14 @@ Contract:
   check (no watch event, no compaction, ...); reports count such evaluations
   apart so that a suite that never exercises a rule is visible.
 
-Modules named in ``COMPONENT_MODULES`` register their invariants on import;
-``catalogue()`` imports them all.
+Each module of this package (one per component, named after it) registers its
+invariants on import; ``catalogue()`` imports them all.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import re
 from collections.abc import Callable
 from typing import Literal
@@ -29,11 +30,12 @@ import attrs
 Kind = Literal["safety", "liveness", "contract"]
 KINDS: tuple[str, ...] = ("safety", "liveness", "contract")
 
-# The modules under kubeprop.spec.invariants that define invariants, by component.
+# The modules of this package that define invariants, by component: every
+# module here, found when the package is imported (adding a component's module
+# is all it takes to catalogue it).
 COMPONENT_MODULES: dict[str, str] = {
-    "objects": "kubeprop.spec.invariants.objects",
-    "store": "kubeprop.spec.invariants.store",
-    "apiserver": "kubeprop.spec.invariants.apiserver",
+    info.name: f"{__name__}.{info.name}"
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)
 }
 
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
