@@ -115,8 +115,11 @@ class ApiServerMachine(RuleBasedStateMachine):
         got = self.call("get", resource, namespace=namespace, name=name)
         return got.body if got.ok else None
 
-    def record(self, key: Key, before: dict | None, after: dict | None) -> None:
-        """The model's view of a change the server made, with the checks every write gets."""
+    def record(
+        self, key: Key, before: dict | None, after: dict | None, revision: int | None = None
+    ) -> None:
+        """The model's view of a change the server made (at ``revision``, by default
+        the store's latest), with the checks every write gets."""
         if after is not None:
             check("APISERVER-SYSTEM-FIELDS", before, after, self.uids)
             self.uids.setdefault(after["metadata"]["uid"], "/".join(key))
@@ -125,7 +128,7 @@ class ApiServerMachine(RuleBasedStateMachine):
             self.objects.pop(key, None)
         if before is not None and key[0] == "pods":
             check("APISERVER-BIND-ONCE", before, after)
-        self.changes.append((self._revision(), key, before, after))
+        self.changes.append((revision or self._revision(), key, before, after))
         app = ((after or {}).get("metadata", {}).get("labels") or {}).get("app")
         if app in gen.APPS:
             self.list_like(key[0], key[1], f"app={app}", "")
@@ -319,6 +322,46 @@ class ApiServerMachine(RuleBasedStateMachine):
         if key[0] == "pods":
             check("APISERVER-GRACEFUL-POD-DELETE", before, answer, grace)
         self._after_write(key, before, answer, subresource=None)
+
+    @precondition(lambda self: self.objects)
+    @rule(data=st.data(), selector=gen.label_selectors, grace=st.sampled_from((None, 0)))
+    def delete_collection(self, data, selector, grace) -> None:
+        resource, namespace = data.draw(
+            st.sampled_from(sorted({(k[0], k[1]) for k in self.objects}))
+        )
+        matched = [
+            k
+            for k in self.keys(resource)
+            if k[1] == namespace
+            and _labels_match(selector, self.objects[k]["metadata"].get("labels", {}))
+        ]
+        options = {"gracePeriodSeconds": grace} if grace is not None else None
+        answer = self.call(
+            "deletecollection",
+            resource,
+            namespace=namespace,
+            body=options,
+            params={"labelSelector": selector},
+        )
+        if not answer.ok:
+            return
+        # It deletes exactly what a list with its selectors shows.
+        expected = [f"{k[1]}/{k[2]}" for k in matched]
+        check("APISERVER-LIST-MATCHES", answer.body, expected, self._last_write_rv())
+        answered = {item["metadata"]["name"]: item for item in answer.body["items"]}
+        # Each object is treated as a delete of it alone would be, in name order.
+        for key in matched:
+            before, after = self.objects[key], self.fetch(key)
+            if after == before:
+                continue
+            item = answered.get(key[2], {})
+            check("APISERVER-FINALIZERS-BLOCK-DELETE", before, after)
+            if after is not None:
+                check("APISERVER-GENERATION", before, after)
+                written = {"apiVersion": after["apiVersion"], "kind": after["kind"], **item}
+                check("APISERVER-READ-YOUR-WRITES", written, after)
+            revision = int(item.get("metadata", {}).get("resourceVersion", 0)) or None
+            self.record(key, before, after, revision)
 
     @precondition(lambda self: any(o["metadata"].get("finalizers") for o in self.objects.values()))
     @rule(data=st.data())

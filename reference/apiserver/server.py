@@ -167,7 +167,7 @@ class ApiServer:
         res = lookup(resource)
         if res is None:
             raise errors.resource_not_found()
-        if res.namespaced and not namespace and verb not in ("list", "watch"):
+        if res.namespaced and not namespace and verb not in ("list", "watch", "deletecollection"):
             raise errors.bad_request(
                 f"the {res.plural} resource is namespaced: a namespace is required"
             )
@@ -193,6 +193,8 @@ class ApiServer:
             return 200, self._patch(res, namespace, name, body, None, params), None
         if verb == "delete":
             return 200, self._delete(res, namespace, name, body), None
+        if verb == "deletecollection":
+            return 200, self._delete_collection(res, namespace, body, params), None
         raise errors.method_not_allowed(verb, res.plural)
 
     def _serve_subresource(self, verb, res, namespace, name, subresource, body, params):
@@ -593,6 +595,25 @@ class ApiServer:
             if revision is not None:
                 return _with_rv(marked, revision)
         raise errors.conflict(res.plural, name, errors.MODIFIED, res.group)
+
+    def _delete_collection(self, res: Resource, namespace, options, params) -> Manifest:
+        """Delete every object a list with the same selectors returns, each as a
+        delete would (finalizers and grace periods hold); the answer lists what
+        was deleted or marked for deletion."""
+        listed = self._list(res, namespace, {k: v for k, v in params.items() if k != "limit"})
+        deleted = []
+        for item in listed["items"]:
+            meta = item["metadata"]
+            try:
+                gone = self._delete(res, meta.get("namespace"), meta["name"], options)
+            except StatusError as error:
+                if error.code == 404:  # deleted meanwhile: nothing left to do
+                    continue
+                raise
+            gone.pop("kind", None)
+            gone.pop("apiVersion", None)
+            deleted.append(gone)
+        return {**listed, "items": deleted}
 
     def _mark_deleting(
         self, res: Resource, current: Manifest, grace: int | None
