@@ -167,6 +167,10 @@ class ApiServerMachine(RuleBasedStateMachine):
             "namespaces",
             body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}},
         )
+        # Standing watches over each family in "default" from the start, so every
+        # history has watches that see its whole sequence of changes.
+        for resource in gen.FAMILIES:
+            self.open_watch(resource=resource, namespace="default", selector="", start="now")
 
     @rule(drawn=gen.manifests())
     def create(self, drawn) -> None:

@@ -1,0 +1,593 @@
+"""The scheduling framework: extension points, statuses, cycle state, node infos, profiles, schedule_one.
+
+Contract (https://kubernetes.io/docs/concepts/scheduling-eviction/scheduling-framework/):
+- A plugin implements one or more extension points, each a Protocol below with
+  its contract. A plugin keeps no per-pod state: whatever one step computes for
+  a later step of the same cycle goes into the ``CycleState`` of that cycle.
+- ``schedule_one(profile, pod, snapshot, rng)`` is one scheduling cycle, pure
+  apart from the seeded ``rng``: PreFilter (once), Filter (every node, plugins in
+  order, stopping at the first rejection), PostFilter when no node is feasible,
+  then, for two or more feasible nodes, PreScore, Score, NormalizeScore, the
+  weighted sum, and the node with the highest total (ties broken uniformly by
+  ``rng``, as upstream's selectHost does with reservoir sampling). It never
+  mutates the snapshot; ``Snapshot.assume`` gives the snapshot after binding.
+- Node infos are values: ``NodeInfo.add_pod`` returns a new node info whose
+  requested and non-zero requested resources include the pod.
+- Bad input (a node without a name, a pod without a spec) never escapes as a
+  traceback: it is rejected with ``InvalidInput`` naming the field path, or
+  handled as Kubernetes handles it.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from kubeprop.reference.scheduler import resources
+from kubeprop.reference.scheduler.helper import MAX_NODE_SCORE, MIN_NODE_SCORE
+from kubeprop.spec.api.base import FrozenMap
+from kubeprop.spec.api.core import Node, Pod
+
+
+class InvalidInput(ValueError):
+    """The scheduler was given an object it cannot read; the message names the field."""
+
+
+# -- status -----------------------------------------------------------------------
+
+
+class Code(enum.Enum):
+    """The outcome of running a plugin (framework.Code)."""
+
+    SUCCESS = "Success"
+    ERROR = "Error"
+    UNSCHEDULABLE = "Unschedulable"
+    UNSCHEDULABLE_AND_UNRESOLVABLE = "UnschedulableAndUnresolvable"
+    WAIT = "Wait"
+    SKIP = "Skip"
+
+
+@attrs.frozen
+class Status:
+    """What a plugin said: a code, the reasons (shown to users) and the plugin's name."""
+
+    code: Code = Code.SUCCESS
+    reasons: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    plugin: str = ""
+
+    def is_success(self) -> bool:
+        return self.code is Code.SUCCESS
+
+    def is_skip(self) -> bool:
+        return self.code is Code.SKIP
+
+    def is_rejected(self) -> bool:
+        return self.code in (Code.UNSCHEDULABLE, Code.UNSCHEDULABLE_AND_UNRESOLVABLE)
+
+    def message(self) -> str:
+        return ", ".join(self.reasons)
+
+    def with_plugin(self, plugin: str) -> Status:
+        return self if self.plugin else attrs.evolve(self, plugin=plugin)
+
+
+SUCCESS = Status()
+SKIP = Status(Code.SKIP)
+
+
+def unschedulable(*reasons: str) -> Status:
+    return Status(Code.UNSCHEDULABLE, reasons)
+
+
+def unresolvable(*reasons: str) -> Status:
+    return Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, reasons)
+
+
+def error(*reasons: str) -> Status:
+    return Status(Code.ERROR, reasons)
+
+
+# -- cycle state ---------------------------------------------------------------------
+
+
+@attrs.define
+class CycleState:
+    """Per-cycle scratch space shared by the plugins of one scheduling cycle."""
+
+    # key -> what a plugin computed earlier in this cycle (PreFilter -> Filter,
+    # PreScore -> Score); created empty for every cycle and dropped after it.
+    data: dict[str, Any] = attrs.Factory(dict)
+    # plugins whose PreFilter / PreScore returned Skip in this cycle.
+    skip_filter_plugins: set[str] = attrs.Factory(set)
+    skip_score_plugins: set[str] = attrs.Factory(set)
+
+    def write(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+    def read(self, key: str) -> Any:
+        """The value written under ``key``; KeyError names the key."""
+        try:
+            return self.data[key]
+        except KeyError:
+            raise KeyError(f"{key!r} not found in the cycle state") from None
+
+
+# -- node info and snapshot ------------------------------------------------------------
+
+
+def _frozen(values: Mapping[str, int]) -> FrozenMap[str, int]:
+    return FrozenMap(values)
+
+
+@attrs.frozen
+class NodeInfo:
+    """A node with the pods assigned to it and what those pods take from it."""
+
+    node: Node
+    pods: tuple[Pod, ...] = ()
+    requested: FrozenMap[str, int] = FrozenMap()  # sum of effective requests
+    non_zero_requested: FrozenMap[str, int] = FrozenMap()  # cpu/memory, 100m/200Mi defaults
+    allocatable: FrozenMap[str, int] = FrozenMap()
+    used_ports: tuple[tuple[str, str, int], ...] = ()  # (hostIP, protocol, hostPort)
+    image_states: FrozenMap[str, int] = FrozenMap()  # image name -> size in bytes
+
+    @property
+    def name(self) -> str:
+        return self.node.metadata.name  # type: ignore[union-attr]
+
+    @classmethod
+    def of(cls, node: Node, pods: Iterable[Pod] = ()) -> NodeInfo:
+        if node.metadata is None or not node.metadata.name:
+            raise InvalidInput("Node.metadata.name: Required value")
+        images = {}
+        for image in node.status.images if node.status else ():
+            for name in image.names:
+                images[name] = image.size_bytes or 0
+        info = cls(
+            node=node,
+            allocatable=_frozen(resources.allocatable(node)),
+            image_states=FrozenMap(images),
+        )
+        for pod in pods:
+            info = info.add_pod(pod)
+        return info
+
+    def add_pod(self, pod: Pod) -> NodeInfo:
+        """This node info with ``pod`` counted on it."""
+        requested = dict(self.requested)
+        for name, value in resources.pod_requests(pod).items():
+            requested[name] = requested.get(name, 0) + value
+        non_zero = dict(self.non_zero_requested)
+        for name, value in resources.non_zero_requests(pod).items():
+            non_zero[name] = non_zero.get(name, 0) + value
+        pods = (*self.pods, pod)
+        return attrs.evolve(
+            self,
+            pods=pods,
+            requested=_frozen(requested),
+            non_zero_requested=_frozen(non_zero),
+            used_ports=resources.host_ports(pods),
+        )
+
+
+@attrs.frozen
+class Snapshot:
+    """The cluster as one cycle sees it: node infos in a stable order (the order given)."""
+
+    node_infos: tuple[NodeInfo, ...] = ()
+
+    @classmethod
+    def of(cls, nodes: Iterable[Node], pods: Iterable[Pod] = ()) -> Snapshot:
+        """Node infos of ``nodes``, with every pod whose spec.nodeName names one of them."""
+        infos = [NodeInfo.of(node) for node in nodes]
+        names = [info.name for info in infos]
+        if len(set(names)) != len(names):
+            raise InvalidInput("Node.metadata.name: Duplicate value")
+        index = {name: i for i, name in enumerate(names)}
+        for pod in pods:
+            where = index.get(pod.spec.node_name if pod.spec else None)  # type: ignore[arg-type]
+            if where is not None:
+                infos[where] = infos[where].add_pod(pod)
+        return cls(tuple(infos))
+
+    def get(self, name: str) -> NodeInfo | None:
+        return next((info for info in self.node_infos if info.name == name), None)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(info.name for info in self.node_infos)
+
+    def assume(self, pod: Pod, node_name: str) -> Snapshot:
+        """The snapshot after ``pod`` is bound to ``node_name`` (spec.nodeName set)."""
+        spec = attrs.evolve(pod.spec, node_name=node_name) if pod.spec else None
+        bound = attrs.evolve(pod, spec=spec)
+        infos = tuple(
+            info.add_pod(bound) if info.name == node_name else info for info in self.node_infos
+        )
+        return attrs.evolve(self, node_infos=infos)
+
+
+# -- extension points ------------------------------------------------------------------------
+
+
+class Handle:
+    """What the framework offers plugins at construction (upstream framework.Handle).
+
+    Empty for now: the plugins of this issue need nothing from it. Later issues
+    add the client and the shared listers here.
+    """
+
+
+@runtime_checkable
+class Plugin(Protocol):
+    name: str
+
+
+@runtime_checkable
+class PreFilterPlugin(Plugin, Protocol):
+    def pre_filter(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> Status:
+        """Once per cycle, before any Filter. Success: go on. Skip: this plugin's
+        Filter is not run in this cycle. Rejected: the pod fits no node, and every
+        node is reported with this status. Error: the cycle aborts."""
+        ...
+
+
+@runtime_checkable
+class FilterPlugin(Plugin, Protocol):
+    def filter(self, state: CycleState, pod: Pod, node_info: NodeInfo) -> Status:
+        """Whether the pod may run on this node: Success, or a rejection whose
+        reasons say why (UnschedulableAndUnresolvable when evicting pods would not
+        help). Pure: reads only its arguments and what PreFilter wrote."""
+        ...
+
+
+@runtime_checkable
+class PostFilterPlugin(Plugin, Protocol):
+    def post_filter(
+        self, state: CycleState, pod: Pod, filtered: Mapping[str, Status]
+    ) -> tuple[str | None, Status]:
+        """Only when no node is feasible: may nominate a node (preemption)."""
+        ...
+
+
+@runtime_checkable
+class PreScorePlugin(Plugin, Protocol):
+    def pre_score(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> Status:
+        """Once per cycle over the feasible nodes. Skip: this plugin's Score is not run."""
+        ...
+
+
+@runtime_checkable
+class ScoreExtensions(Protocol):
+    def normalize_score(
+        self, state: CycleState, pod: Pod, scores: Mapping[str, int]
+    ) -> tuple[dict[str, int], Status]:
+        """The raw scores of every feasible node rescaled to [0, MAX_NODE_SCORE]."""
+        ...
+
+
+@runtime_checkable
+class ScorePlugin(Plugin, Protocol):
+    def score(self, state: CycleState, pod: Pod, node_info: NodeInfo) -> tuple[int, Status]:
+        """A raw score for one feasible node; after NormalizeScore (if any) it
+        must lie in [MIN_NODE_SCORE, MAX_NODE_SCORE]."""
+        ...
+
+    def score_extensions(self) -> ScoreExtensions | None: ...
+
+
+@runtime_checkable
+class ReservePlugin(Plugin, Protocol):
+    def reserve(self, state: CycleState, pod: Pod, node_name: str) -> Status:
+        """After a node is chosen, before binding: claim what the pod will use on it.
+        A failure makes the framework call unreserve on every Reserve plugin."""
+        ...
+
+    def unreserve(self, state: CycleState, pod: Pod, node_name: str) -> None:
+        """Undo reserve; must be idempotent and must not fail."""
+        ...
+
+
+@runtime_checkable
+class BindPlugin(Plugin, Protocol):
+    def bind(self, state: CycleState, pod: Pod, node_name: str) -> Status:
+        """Bind the pod to the node (a Binding to the API server). Skip: the next Bind
+        plugin decides; the first plugin that does not skip binds."""
+        ...
+
+
+EXTENSION_POINTS: dict[str, type] = {
+    "pre_filter": PreFilterPlugin,
+    "filter": FilterPlugin,
+    "post_filter": PostFilterPlugin,
+    "pre_score": PreScorePlugin,
+    "score": ScorePlugin,
+    "reserve": ReservePlugin,
+    "bind": BindPlugin,
+}
+
+
+# -- registry and profile ----------------------------------------------------------------------
+
+Factory = Callable[[Any, Handle], Plugin]
+
+
+@attrs.frozen
+class Registry:
+    """Plugin name -> factory ``new(args, handle)``."""
+
+    factories: FrozenMap[str, Factory] = FrozenMap()
+
+    def new(self, name: str, args: Any = None, handle: Handle | None = None) -> Plugin:
+        if name not in self.factories:
+            known = ", ".join(sorted(self.factories))
+            raise InvalidInput(f"plugin {name!r} is not registered (registered: {known})")
+        return self.factories[name](args, handle or Handle())
+
+    def merge(self, other: Mapping[str, Factory]) -> Registry:
+        clash = sorted(set(self.factories) & set(other))
+        if clash:
+            raise InvalidInput(f"plugins registered twice: {', '.join(clash)}")
+        return Registry(FrozenMap({**self.factories, **other}))
+
+
+@attrs.frozen
+class Profile:
+    """One scheduler profile: the plugin instances enabled at each extension point, and weights.
+
+    A plugin listed in ``plugins`` runs at every extension point it implements
+    (as upstream's multiPoint does), in the listed order.
+    """
+
+    scheduler_name: str = "default-scheduler"
+    plugins: tuple[Plugin, ...] = ()
+    weights: FrozenMap[str, int] = FrozenMap()  # score plugin -> weight (default 1)
+    percentage_of_nodes_to_score: int = 100
+
+    @classmethod
+    def build(
+        cls,
+        registry: Registry,
+        enabled: Sequence[str | tuple[str, int]],
+        *,
+        args: Mapping[str, Any] | None = None,
+        scheduler_name: str = "default-scheduler",
+        handle: Handle | None = None,
+    ) -> Profile:
+        handle = handle or Handle()
+        plugins, weights = [], {}
+        for item in enabled:
+            name, weight = (item, 1) if isinstance(item, str) else item
+            if weight < 1:
+                raise InvalidInput(f"plugins.score[{name}].weight: Invalid value: {weight}")
+            plugins.append(registry.new(name, (args or {}).get(name), handle))
+            weights[name] = weight
+        return cls(scheduler_name, tuple(plugins), FrozenMap(weights))
+
+    def at(self, point: str) -> tuple[Plugin, ...]:
+        """The enabled plugins implementing extension point ``point``, in order."""
+        protocol = EXTENSION_POINTS[point]
+        return tuple(p for p in self.plugins if isinstance(p, protocol))
+
+    def weight(self, name: str) -> int:
+        return self.weights.get(name, 1)
+
+    def replace(self, plugin: Plugin) -> Profile:
+        """This profile with the plugin of the same name swapped for ``plugin``."""
+        return attrs.evolve(
+            self, plugins=tuple(plugin if p.name == plugin.name else p for p in self.plugins)
+        )
+
+
+# -- one scheduling cycle ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class ScheduleResult:
+    """What one cycle decided, with everything needed to explain it."""
+
+    node_name: str | None
+    status: Status = SUCCESS
+    filtered: FrozenMap[str, tuple[str, ...]] = FrozenMap()  # node -> reasons
+    feasible: tuple[str, ...] = ()
+    raw_scores: FrozenMap[str, FrozenMap[str, int]] = FrozenMap()  # node -> plugin -> raw
+    scores: FrozenMap[str, FrozenMap[str, int]] = FrozenMap()  # node -> plugin -> normalized
+    totals: FrozenMap[str, int] = FrozenMap()  # node -> weighted sum
+    nominated_node_name: str | None = None  # a PostFilter's nomination (preemption)
+
+
+def fit_error_message(node_count: int, filtered: Mapping[str, Sequence[str]]) -> str:
+    """Upstream's FitError text: "0/3 nodes are available: 2 Insufficient cpu, ..."."""
+    histogram: dict[str, int] = {}
+    for reasons in filtered.values():
+        for reason in reasons:
+            histogram[reason] = histogram.get(reason, 0) + 1
+    parts = sorted(f"{count} {reason}" for reason, count in histogram.items())
+    return f"0/{node_count} nodes are available: {', '.join(parts)}."
+
+
+def select_host(totals: Mapping[str, int], rng: random.Random) -> str:
+    """The node with the highest total; ties broken uniformly by reservoir sampling."""
+    items = list(totals.items())
+    selected, best = items[0]
+    count = 1
+    for name, total in items[1:]:
+        if total > best:
+            selected, best, count = name, total, 1
+        elif total == best:
+            count += 1
+            if rng.randrange(count) == 0:
+                selected = name
+    return selected
+
+
+def _fail(status: Status, **fields: Any) -> ScheduleResult:
+    return ScheduleResult(node_name=None, status=status, **fields)
+
+
+def run_filters(profile: Profile, state: CycleState, pod: Pod, node_info: NodeInfo) -> Status:
+    """Every enabled Filter in order; the first status that is not Success."""
+    for plugin in profile.at("filter"):
+        if plugin.name in state.skip_filter_plugins:
+            continue
+        status = plugin.filter(state, pod, node_info)
+        if not status.is_success():
+            return status.with_plugin(plugin.name)
+    return SUCCESS
+
+
+def schedule_one(
+    profile: Profile,
+    pod: Pod,
+    snapshot: Snapshot,
+    rng: random.Random,
+    *,
+    select: Callable[[Mapping[str, int], random.Random], str] = select_host,
+    validate_scores: bool = True,
+) -> ScheduleResult:
+    """One scheduling cycle for ``pod`` over ``snapshot``.
+
+    ``select`` picks the node from the totals (upstream's selectHost);
+    ``validate_scores`` makes the cycle fail with an Error when a plugin's
+    normalised score leaves [0, 100], as upstream does. Both exist so that a
+    deliberately broken scheduler can be built from this one (the mutants).
+    """
+    if pod.spec is None:
+        return _fail(error("Pod.spec: Required value"))
+    nodes = snapshot.node_infos
+    if not nodes:
+        return _fail(error("no nodes available to schedule pods"))
+    state = CycleState()
+
+    for plugin in profile.at("pre_filter"):
+        status = plugin.pre_filter(state, pod, nodes).with_plugin(plugin.name)
+        if status.is_skip():
+            state.skip_filter_plugins.add(plugin.name)
+        elif status.is_rejected():
+            filtered = FrozenMap({info.name: status.reasons for info in nodes})
+            message = fit_error_message(len(nodes), filtered)
+            return _fail(attrs.evolve(status, reasons=(message,)), filtered=filtered)
+        elif not status.is_success():
+            return _fail(status)
+
+    filtered: dict[str, tuple[str, ...]] = {}
+    feasible: list[NodeInfo] = []
+    for info in nodes:
+        status = run_filters(profile, state, pod, info)
+        if status.is_success():
+            feasible.append(info)
+        elif status.is_rejected():
+            filtered[info.name] = status.reasons
+        else:
+            return _fail(status, filtered=FrozenMap(filtered))
+
+    if not feasible:
+        statuses = {name: unschedulable(*reasons) for name, reasons in filtered.items()}
+        nominated_node_name = None
+        for plugin in profile.at("post_filter"):
+            nominated, status = plugin.post_filter(state, pod, statuses)
+            if status.is_success() and nominated:
+                nominated_node_name = nominated
+                break
+        message = fit_error_message(len(nodes), filtered)
+        return _fail(
+            unschedulable(message),
+            filtered=FrozenMap(filtered),
+            nominated_node_name=nominated_node_name,
+        )
+
+    names = tuple(info.name for info in feasible)
+    if len(feasible) == 1:
+        # Upstream returns the only feasible node without scoring it.
+        return ScheduleResult(node_name=names[0], filtered=FrozenMap(filtered), feasible=names)
+
+    scorers = profile.at("score")
+    if not scorers:
+        totals = {name: 1 for name in names}
+        return ScheduleResult(
+            node_name=select(totals, rng),
+            filtered=FrozenMap(filtered),
+            feasible=names,
+            totals=FrozenMap(totals),
+        )
+
+    for plugin in profile.at("pre_score"):
+        status = plugin.pre_score(state, pod, feasible).with_plugin(plugin.name)
+        if status.is_skip():
+            state.skip_score_plugins.add(plugin.name)
+        elif not status.is_success():
+            return _fail(status, filtered=FrozenMap(filtered), feasible=names)
+
+    raw: dict[str, dict[str, int]] = {name: {} for name in names}
+    normalized: dict[str, dict[str, int]] = {name: {} for name in names}
+    totals = {name: 0 for name in names}
+    for plugin in scorers:
+        if plugin.name in state.skip_score_plugins:
+            continue
+        plugin_scores = {}
+        for info in feasible:
+            score, status = plugin.score(state, pod, info)
+            if not status.is_success():
+                return _fail(status.with_plugin(plugin.name), filtered=FrozenMap(filtered))
+            plugin_scores[info.name] = score
+        final = dict(plugin_scores)
+        extensions = plugin.score_extensions()
+        if extensions is not None:
+            final, status = extensions.normalize_score(state, pod, plugin_scores)
+            if not status.is_success():
+                return _fail(status.with_plugin(plugin.name), filtered=FrozenMap(filtered))
+        weight = profile.weight(plugin.name)
+        for name in names:
+            score = final[name]
+            if validate_scores and not MIN_NODE_SCORE <= score <= MAX_NODE_SCORE:
+                return _fail(
+                    error(
+                        f"plugin {plugin.name!r} returns an invalid score {score}, it should in "
+                        f"the range of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing"
+                    ).with_plugin(plugin.name),
+                    filtered=FrozenMap(filtered),
+                )
+            raw[name][plugin.name] = plugin_scores[name]
+            normalized[name][plugin.name] = score
+            totals[name] += score * weight
+
+    return ScheduleResult(
+        node_name=select(totals, rng),
+        filtered=FrozenMap(filtered),
+        feasible=names,
+        raw_scores=FrozenMap({n: FrozenMap(s) for n, s in raw.items()}),
+        scores=FrozenMap({n: FrozenMap(s) for n, s in normalized.items()}),
+        totals=FrozenMap(totals),
+    )
+
+
+# -- one plugin on its own (table tests, explanations) ---------------------------------------
+
+
+def filter_with(plugin: Plugin, pod: Pod, snapshot: Snapshot) -> dict[str, Status]:
+    """One plugin's PreFilter (if any) then Filter on every node: node -> status."""
+    state = CycleState()
+    if isinstance(plugin, PreFilterPlugin):
+        status = plugin.pre_filter(state, pod, snapshot.node_infos)
+        if status.is_skip():
+            return {info.name: SUCCESS for info in snapshot.node_infos}
+        if not status.is_success():
+            return {info.name: status for info in snapshot.node_infos}
+    return {info.name: plugin.filter(state, pod, info) for info in snapshot.node_infos}
+
+
+def score_with(plugin: Plugin, pod: Pod, snapshot: Snapshot) -> dict[str, int]:
+    """One plugin's PreScore (if any), Score and NormalizeScore over every node of the
+    snapshot: node -> final score (0 everywhere when PreScore says Skip)."""
+    state = CycleState()
+    nodes = snapshot.node_infos
+    if isinstance(plugin, PreFilterPlugin):
+        plugin.pre_filter(state, pod, nodes)
+    if isinstance(plugin, PreScorePlugin) and plugin.pre_score(state, pod, nodes).is_skip():
+        return {info.name: 0 for info in nodes}
+    raw = {info.name: plugin.score(state, pod, info)[0] for info in nodes}
+    extensions = plugin.score_extensions()
+    return extensions.normalize_score(state, pod, raw)[0] if extensions else raw

@@ -1,0 +1,46 @@
+"""The in-tree plugins: one folder each, the registry of their factories, and the default profile.
+
+Contract: ``REGISTRY`` maps each plugin's NAME to its ``new(args, handle)``;
+``default_profile()`` enables them in upstream's default order with upstream's
+default score weights (TaintToleration 3, NodeAffinity 2, the others 1).
+Filters run in the order listed: NodeUnschedulable, NodeName,
+TaintToleration, NodeAffinity, NodeResourcesFit.
+"""
+
+from __future__ import annotations
+
+from kubeprop.reference.scheduler.framework import Profile, Registry
+from kubeprop.reference.scheduler.plugins import (
+    node_affinity,
+    node_name,
+    node_resources_balanced_allocation,
+    node_resources_fit,
+    node_unschedulable,
+    taint_toleration,
+)
+from kubeprop.spec.api.base import FrozenMap
+
+_MODULES = (
+    node_unschedulable,
+    node_name,
+    taint_toleration,
+    node_affinity,
+    node_resources_fit,
+    node_resources_balanced_allocation,
+)
+
+REGISTRY = Registry(FrozenMap({module.NAME: module.new for module in _MODULES}))
+
+# (plugin, weight) in upstream's default (multiPoint) order; weights matter for Score only.
+DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
+    (node_unschedulable.NAME, 1),
+    (node_name.NAME, 1),
+    (taint_toleration.NAME, 3),
+    (node_affinity.NAME, 2),
+    (node_resources_fit.NAME, 1),
+    (node_resources_balanced_allocation.NAME, 1),
+)
+
+
+def default_profile(scheduler_name: str = "default-scheduler") -> Profile:
+    return Profile.build(REGISTRY, DEFAULT_PLUGINS, scheduler_name=scheduler_name)

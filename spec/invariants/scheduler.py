@@ -1,0 +1,442 @@
+"""Invariants of the scheduler (spec/scheduler.md).
+
+Each predicate reads plain values: typed Pods and Nodes (kubeprop.spec.api), the
+outcome of one scheduling cycle (any value with ``node_name``, ``filtered``
+(node -> reasons), ``feasible``, ``scores`` (node -> plugin -> normalised
+score) and ``totals`` (node -> weighted sum), such as the reference's
+ScheduleResult), raw and normalised score maps, or queue observations. Their
+oracles are written here, apart from kubeprop.reference.scheduler: toleration
+matching, effective requests and normalisation are restated from the
+Kubernetes documentation so that a broken scheduler cannot vouch for itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from kubeprop.spec.api.core import Node, Pod, Taint, Toleration
+from kubeprop.spec.invariants import VACUOUS, Outcome, holds_if, invariant, violated
+
+DOCS = "https://kubernetes.io/docs"
+FRAMEWORK = f"{DOCS}/concepts/scheduling-eviction/scheduling-framework/"
+KUBE_SCHEDULER = f"{DOCS}/concepts/scheduling-eviction/kube-scheduler/"
+TAINTS = f"{DOCS}/concepts/scheduling-eviction/taint-and-toleration/"
+ASSIGN = f"{DOCS}/concepts/scheduling-eviction/assign-pod-node/"
+BIN_PACKING = f"{DOCS}/concepts/scheduling-eviction/resource-bin-packing/"
+PRIORITY = f"{DOCS}/concepts/scheduling-eviction/pod-priority-preemption/"
+SCHEDULER_CONFIG = f"{DOCS}/reference/config-api/kube-scheduler-config.v1/"
+CORDON = f"{DOCS}/concepts/architecture/nodes/#manual-node-administration"
+
+MAX_NODE_SCORE = 100
+
+
+def _name(obj: Any) -> str:
+    return (obj.metadata.name if obj is not None and obj.metadata else None) or ""
+
+
+def _labels(node: Node) -> Mapping[str, str]:
+    return (node.metadata.labels if node.metadata else None) or {}
+
+
+def _tolerates(toleration: Toleration, taint: Taint) -> bool:
+    """Restated from the taints page: effect, key and (for Equal) value must agree."""
+    if toleration.effect not in (None, "") and toleration.effect != taint.effect:
+        return False
+    if toleration.key not in (None, "") and toleration.key != taint.key:
+        return False
+    if toleration.operator == "Exists":
+        return True
+    return toleration.operator in (None, "", "Equal") and (toleration.value or "") == (
+        taint.value or ""
+    )
+
+
+def _tolerations(pod: Pod) -> tuple[Toleration, ...]:
+    return pod.spec.tolerations if pod.spec else ()
+
+
+# -- one cycle -----------------------------------------------------------------------
+
+
+@invariant(
+    "SCHEDULER-FEASIBLE",
+    component="scheduler",
+    kind="contract",
+    statement="The chosen node passed every filter: it is one of the snapshot's nodes, it is "
+    "feasible and no filter rejected it; every node is either feasible or rejected with reasons, "
+    "and a pod is left unscheduled only when no node is feasible.",
+    source=FRAMEWORK,
+)
+def feasible(result: Any, node_names: Sequence[str]) -> Outcome:
+    problems = []
+    chosen = result.node_name
+    filtered, feasible_nodes = dict(result.filtered), tuple(result.feasible)
+    if chosen is not None:
+        if chosen not in node_names:
+            problems.append(f"chose {chosen!r}, which is not in the snapshot")
+        if chosen in filtered:
+            problems.append(f"chose {chosen!r}, which was rejected: {list(filtered[chosen])}")
+        if feasible_nodes and chosen not in feasible_nodes:
+            problems.append(f"chose {chosen!r}, which is not among the feasible nodes")
+    both = set(filtered) & set(feasible_nodes)
+    if both:
+        problems.append(f"nodes both feasible and rejected: {sorted(both)}")
+    for name, reasons in filtered.items():
+        if not reasons:
+            problems.append(f"node {name!r} was rejected without a reason")
+    if chosen is None and feasible_nodes:
+        problems.append(f"left unscheduled although {list(feasible_nodes)} are feasible")
+    return holds_if(problems, checked=len(node_names))
+
+
+@invariant(
+    "SCHEDULER-BEST-TOTAL",
+    component="scheduler",
+    kind="contract",
+    statement="A node's total is the sum of its normalised plugin scores times the plugins' "
+    "weights, and the chosen node has the highest total among the feasible nodes.",
+    source=KUBE_SCHEDULER,
+)
+def best_total(result: Any, weights: Mapping[str, int]) -> Outcome:
+    totals = dict(result.totals)
+    scores = dict(result.scores)
+    if not scores:
+        return VACUOUS
+    problems = []
+    for node, plugin_scores in scores.items():
+        expected = sum(score * weights.get(plugin, 1) for plugin, score in plugin_scores.items())
+        if totals.get(node) != expected:
+            problems.append(f"node {node!r}: total {totals.get(node)} != weighted sum {expected}")
+    if result.node_name is not None and totals:
+        best = max(totals.values())
+        if totals.get(result.node_name) != best:
+            problems.append(
+                f"chose {result.node_name!r} with total {totals.get(result.node_name)}, "
+                f"but the highest total is {best}"
+            )
+    return holds_if(problems, checked=len(scores))
+
+
+@invariant(
+    "SCHEDULER-SCORE-RANGE",
+    component="scheduler",
+    kind="contract",
+    statement="Every normalised plugin score lies in [0, 100].",
+    source=FRAMEWORK,
+)
+def score_range(result: Any) -> Outcome:
+    problems = [
+        f"{plugin} gave node {node!r} {score}"
+        for node, plugin_scores in dict(result.scores).items()
+        for plugin, score in plugin_scores.items()
+        if not 0 <= score <= MAX_NODE_SCORE
+    ]
+    return holds_if(problems, checked=len(result.scores))
+
+
+@invariant(
+    "SCHEDULER-NORMALIZE-TRUNCATES",
+    component="scheduler",
+    kind="contract",
+    statement="Normalising raw scores gives score * 100 / highest with the quotient truncated "
+    "(100 minus that when reversed); when every raw score is 0 they stay 0 (become 100 when "
+    "reversed).",
+    source=BIN_PACKING,
+)
+def normalize_truncates(
+    raw: Mapping[str, int], reverse: bool, normalized: Mapping[str, int]
+) -> Outcome:
+    if not raw:
+        return VACUOUS
+    highest = max(raw.values())
+    problems = []
+    if set(raw) != set(normalized):
+        problems.append(f"nodes {sorted(raw)} normalised as {sorted(normalized)}")
+    for node, score in raw.items():
+        if highest == 0:
+            want = MAX_NODE_SCORE if reverse else score
+        else:
+            numerator = MAX_NODE_SCORE * score
+            quotient = abs(numerator) // abs(highest)
+            scaled = quotient if (numerator >= 0) == (highest > 0) else -quotient
+            want = MAX_NODE_SCORE - scaled if reverse else scaled
+        if normalized.get(node) != want:
+            problems.append(
+                f"node {node!r}: raw {score} of {highest} gave {normalized.get(node)}, not {want}"
+            )
+    return holds_if(problems, checked=len(raw))
+
+
+@invariant(
+    "SCHEDULER-TAINTS-RESPECTED",
+    component="scheduler",
+    kind="safety",
+    statement="A pod is placed only on a node whose NoSchedule and NoExecute taints it all "
+    "tolerates.",
+    source=TAINTS,
+)
+def taints_respected(pod: Pod, node: Node | None) -> Outcome:
+    if node is None:
+        return VACUOUS
+    problems = [
+        f"pod {_name(pod)!r} on node {_name(node)!r} does not tolerate taint "
+        f"{taint.key}={taint.value or ''}:{taint.effect}"
+        for taint in (node.spec.taints if node.spec else ())
+        if taint.effect in ("NoSchedule", "NoExecute")
+        and not any(_tolerates(t, taint) for t in _tolerations(pod))
+    ]
+    return holds_if(problems)
+
+
+@invariant(
+    "SCHEDULER-NODE-AFFINITY-RESPECTED",
+    component="scheduler",
+    kind="safety",
+    statement="A pod is placed only on a node carrying every label of its nodeSelector and "
+    "matching one term of its required node affinity.",
+    source=ASSIGN,
+)
+def node_affinity_respected(pod: Pod, node: Node | None) -> Outcome:
+    if node is None or pod.spec is None:
+        return VACUOUS
+    labels = _labels(node)
+    problems = [
+        f"node {_name(node)!r} lacks nodeSelector label {key}={value}"
+        for key, value in pod.spec.node_selector.items()
+        if labels.get(key) != value
+    ]
+    affinity = pod.spec.affinity.node_affinity if pod.spec.affinity else None
+    required = affinity.required_during_scheduling_ignored_during_execution if affinity else None
+    if required is not None and not required.matches(labels, _name(node)):
+        problems.append(f"node {_name(node)!r} matches no required node affinity term")
+    return holds_if(problems)
+
+
+@invariant(
+    "SCHEDULER-CORDON-RESPECTED",
+    component="scheduler",
+    kind="safety",
+    statement="A pod is placed on a cordoned node (spec.unschedulable) only if it tolerates "
+    "node.kubernetes.io/unschedulable:NoSchedule, and on the node its spec.nodeName names, "
+    "if any.",
+    source=CORDON,
+)
+def cordon_respected(pod: Pod, node: Node | None) -> Outcome:
+    if node is None:
+        return VACUOUS
+    problems = []
+    if _cordoned_for(pod, node):
+        problems.append(f"pod {_name(pod)!r} placed on cordoned node {_name(node)!r}")
+    wanted = pod.spec.node_name if pod.spec else None
+    if wanted and wanted != _name(node):
+        problems.append(f"pod {_name(pod)!r} asked for node {wanted!r}, got {_name(node)!r}")
+    return holds_if(problems)
+
+
+def _cordoned_for(pod: Pod, node: Node) -> bool:
+    """The node is cordoned and the pod does not tolerate the unschedulable taint."""
+    cordon = Taint(key="node.kubernetes.io/unschedulable", effect="NoSchedule")
+    tolerated = any(_tolerates(t, cordon) for t in _tolerations(pod))
+    return bool(node.spec and node.spec.unschedulable) and not tolerated
+
+
+# -- placements ------------------------------------------------------------------------------
+
+
+def _units(resource: str, quantity: Any) -> int:
+    return quantity.milli_value() if resource == "cpu" else quantity.value()
+
+
+def _requests(container: Any) -> dict[str, int]:
+    items = container.resources.requests if container.resources else {}
+    return {name: _units(name, q) for name, q in items.items()}
+
+
+def effective_requests(pod: Pod) -> dict[str, int]:
+    """max(app containers + sidecars, the peak of any init step) + overhead, restated."""
+    spec = pod.spec
+    if spec is None:
+        return {}
+    total: dict[str, int] = {}
+    for c in spec.containers:
+        for name, value in _requests(c).items():
+            total[name] = total.get(name, 0) + value
+    sidecars: dict[str, int] = {}  # sidecars started so far: they keep running
+    peak: dict[str, int] = {}  # the most any init step needs at once
+    for c in spec.init_containers:
+        own = _requests(c)
+        if c.restart_policy == "Always":
+            for name, value in own.items():
+                sidecars[name] = sidecars.get(name, 0) + value
+                total[name] = total.get(name, 0) + value
+            step = dict(sidecars)
+        else:
+            step = {n: own.get(n, 0) + sidecars.get(n, 0) for n in set(own) | set(sidecars)}
+        for name, value in step.items():
+            peak[name] = max(peak.get(name, 0), value)
+    for name, value in peak.items():
+        total[name] = max(total.get(name, 0), value)
+    for name, q in spec.overhead.items():
+        total[name] = total.get(name, 0) + _units(name, q)
+    return total
+
+
+@invariant(
+    "SCHEDULER-NO-OVERCOMMIT",
+    component="scheduler",
+    kind="safety",
+    statement="For every node, the effective requests of the pods placed on it add up to at "
+    "most its allocatable, for every resource it declares, and the number of its pods is at "
+    "most its allocatable pods.",
+    source=BIN_PACKING,
+)
+def no_overcommit(nodes: Iterable[Node], pods: Iterable[Pod]) -> Outcome:
+    by_node: dict[str, list[Pod]] = {}
+    for pod in pods:
+        if pod.spec and pod.spec.node_name:
+            by_node.setdefault(pod.spec.node_name, []).append(pod)
+    problems, checked = [], 0
+    for node in nodes:
+        placed = by_node.get(_name(node), [])
+        if not placed:
+            continue
+        checked += 1
+        allocatable = node.status.allocatable if node.status else {}
+        used: dict[str, int] = {}
+        for pod in placed:
+            for name, value in effective_requests(pod).items():
+                used[name] = used.get(name, 0) + value
+        for name, q in allocatable.items():
+            have = _units(name, q)
+            if name == "pods":
+                if len(placed) > have:
+                    problems.append(f"node {_name(node)!r} runs {len(placed)} pods, allows {have}")
+            elif used.get(name, 0) > have:
+                problems.append(
+                    f"node {_name(node)!r}: {name} requested {used[name]} > allocatable {have}"
+                )
+    return holds_if(problems, checked=checked)
+
+
+# -- the queue ------------------------------------------------------------------------------------
+
+
+@invariant(
+    "SCHEDULER-QUEUE-ORDER",
+    component="scheduler",
+    kind="contract",
+    statement="The pod popped from the active queue has the highest priority among the pods "
+    "in it, and the earliest enqueue time among those of that priority.",
+    source=PRIORITY,
+)
+def queue_order(
+    popped: tuple[str, int, float], active: Sequence[tuple[str, int, float]]
+) -> Outcome:
+    """``popped`` and each of ``active``: (key, priority, enqueue time) at the pop."""
+    if not active:
+        return VACUOUS
+    key, priority, timestamp = popped
+    problems = [
+        f"popped {key!r} (priority {priority}, enqueued {timestamp}) before {other!r} "
+        f"(priority {p}, enqueued {t})"
+        for other, p, t in active
+        if p > priority or (p == priority and t < timestamp)
+    ]
+    return holds_if(problems, checked=len(active))
+
+
+@invariant(
+    "SCHEDULER-BACKOFF",
+    component="scheduler",
+    kind="contract",
+    statement="A pod whose scheduling attempt failed is not retried before its backoff, "
+    "podInitialBackoffSeconds (1 s) doubled per further attempt up to podMaxBackoffSeconds "
+    "(10 s), has passed since the failure; only a pod rejected by plugins (not one that failed "
+    "with an error) may be retried sooner, and only when no other pod is ready.",
+    source=SCHEDULER_CONFIG,
+)
+def backoff(
+    popped_at: float,
+    last_failure: float | None,
+    attempts: int,
+    *,
+    error: bool = True,
+    others_ready: int = 0,
+    initial: float = 1.0,
+    maximum: float = 10.0,
+) -> Outcome:
+    """``attempts``: the failed attempts before this pop; ``error``: the last one failed
+    with an error; ``others_ready``: pods left in the active queue after this pop."""
+    if last_failure is None or attempts < 1:
+        return VACUOUS
+    wait = min(initial * 2 ** (attempts - 1), maximum)
+    if popped_at >= last_failure + wait:
+        return holds_if([])
+    if error:
+        return violated(
+            f"retried at {popped_at} after an error at {last_failure} on attempt {attempts}; "
+            f"backoff {wait} s lasts until {last_failure + wait}"
+        )
+    if others_ready:
+        return violated(
+            f"retried at {popped_at}, before its backoff ends at {last_failure + wait}, "
+            f"although {others_ready} other pod(s) were ready"
+        )
+    return holds_if([])
+
+
+def _causes(pod: Pod, node: Node, placed: Sequence[Pod]) -> list[str]:
+    """Every reason, restated from the documentation, why ``pod`` cannot run on ``node``."""
+    causes = []
+    spec = pod.spec
+    if spec is None:
+        return ["pod without spec"]
+    if spec.node_name and spec.node_name != _name(node):
+        causes.append("spec.nodeName names another node")
+    if _cordoned_for(pod, node):
+        causes.append("cordoned")
+    if not taints_respected(pod, node).ok:
+        causes.append("untolerated taint")
+    if not node_affinity_respected(pod, node).ok:
+        causes.append("node affinity/selector")
+    allocatable = node.status.allocatable if node.status else {}
+    have = {name: _units(name, q) for name, q in allocatable.items()}
+    if len(placed) + 1 > have.get("pods", 0):
+        causes.append("too many pods")
+    used: dict[str, int] = {}
+    for other in placed:
+        for name, value in effective_requests(other).items():
+            used[name] = used.get(name, 0) + value
+    for name, value in effective_requests(pod).items():
+        if name != "pods" and value > 0 and value > have.get(name, 0) - used.get(name, 0):
+            causes.append(f"insufficient {name}")
+    return causes
+
+
+@invariant(
+    "SCHEDULER-REJECTIONS-JUSTIFIED",
+    component="scheduler",
+    kind="contract",
+    statement="A filter rejects a node only when the pod really cannot run there: it names "
+    "another node, the node is cordoned, a taint is not tolerated, the node affinity or "
+    "nodeSelector does not match, or a resource or the pod count would exceed allocatable.",
+    source=FRAMEWORK,
+)
+def rejections_justified(
+    pod: Pod, result: Any, nodes: Sequence[Node], placed: Sequence[Pod]
+) -> Outcome:
+    """``placed``: the pods already bound (spec.nodeName set) when the cycle ran."""
+    filtered = dict(result.filtered)
+    if not filtered:
+        return VACUOUS
+    by_node: dict[str, list[Pod]] = {}
+    for other in placed:
+        if other.spec and other.spec.node_name:
+            by_node.setdefault(other.spec.node_name, []).append(other)
+    problems = []
+    for node in nodes:
+        name = _name(node)
+        if name in filtered and not _causes(pod, node, by_node.get(name, [])):
+            problems.append(f"node {name!r} rejected ({list(filtered[name])}) but the pod fits")
+    return holds_if(problems, checked=len(filtered))
