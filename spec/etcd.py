@@ -207,3 +207,41 @@ def prefix_end(prefix: bytes) -> bytes:
             return bytes(end)
         end.pop()
     return b"\0"
+
+
+def in_range(candidate: bytes, key: bytes, range_end: bytes | None) -> bool:
+    """Whether ``candidate`` lies in etcd's range: the single ``key`` when
+    ``range_end`` is None, every key >= ``key`` when it is b"\\0", else
+    ``[key, range_end)``."""
+    if range_end is None:
+        return candidate == key
+    if range_end == b"\0":
+        return candidate >= key
+    return key <= candidate < range_end
+
+
+def compare_holds(compare: Compare, kvs: list[KeyValue]) -> bool:
+    """Whether ``compare`` holds of ``kvs``, the live keys of its range: every key
+    must satisfy it; with no key, it is judged against a zero KeyValue, except a
+    VALUE compare, which is then false (as etcd decides it)."""
+    if not kvs:
+        if compare.target is CompareTarget.VALUE:
+            return False
+        kvs = [KeyValue(compare.key, b"", 0, 0, 0, 0)]
+    for kv in kvs:
+        actual = {
+            CompareTarget.VALUE: kv.value,
+            CompareTarget.VERSION: kv.version,
+            CompareTarget.CREATE: kv.create_revision,
+            CompareTarget.MOD: kv.mod_revision,
+            CompareTarget.LEASE: kv.lease,
+        }[compare.target]
+        holds = {
+            CompareResult.EQUAL: actual == compare.operand,
+            CompareResult.NOT_EQUAL: actual != compare.operand,
+            CompareResult.GREATER: actual > compare.operand,
+            CompareResult.LESS: actual < compare.operand,
+        }[compare.result]
+        if not holds:
+            return False
+    return True

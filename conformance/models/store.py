@@ -21,6 +21,7 @@ from types import MappingProxyType
 import attrs
 
 from kubeprop.spec import etcd
+from kubeprop.spec.etcd import compare_holds, in_range
 
 MIN_LEASE_TTL = 2
 MAX_TXN_OPS = 128
@@ -117,38 +118,6 @@ class State:
 
 def init(clock: float = 0.0) -> State:
     return State(clock=clock)
-
-
-def in_range(candidate: bytes, key: bytes, range_end: bytes | None) -> bool:
-    if range_end is None:
-        return candidate == key
-    if range_end == b"\0":
-        return candidate >= key
-    return key <= candidate < range_end
-
-
-def compare_holds(compare: etcd.Compare, kvs: list[etcd.KeyValue]) -> bool:
-    if not kvs:
-        if compare.target is etcd.CompareTarget.VALUE:
-            return False
-        kvs = [etcd.KeyValue(compare.key, b"", 0, 0, 0, 0)]
-    for kv in kvs:
-        actual = {
-            etcd.CompareTarget.VALUE: kv.value,
-            etcd.CompareTarget.VERSION: kv.version,
-            etcd.CompareTarget.CREATE: kv.create_revision,
-            etcd.CompareTarget.MOD: kv.mod_revision,
-            etcd.CompareTarget.LEASE: kv.lease,
-        }[compare.target]
-        holds = {
-            etcd.CompareResult.EQUAL: actual == compare.operand,
-            etcd.CompareResult.NOT_EQUAL: actual != compare.operand,
-            etcd.CompareResult.GREATER: actual > compare.operand,
-            etcd.CompareResult.LESS: actual < compare.operand,
-        }[compare.result]
-        if not holds:
-            return False
-    return True
 
 
 def _read_error(state: State, revision: int) -> etcd.StoreError | None:
@@ -358,27 +327,3 @@ def step(state: State, op: Op) -> tuple[object, State]:
         return None, attrs.evolve(state, clock=until)
 
     raise TypeError(f"the store model has no op {op!r}")
-
-
-def changes_in_range(
-    changes: tuple[tuple[int, tuple[etcd.Event, ...]], ...],
-    key: bytes,
-    range_end: bytes | None,
-    start_revision: int,
-    through_revision: int,
-    prev_kv: bool = True,
-) -> list[tuple[int, tuple[etcd.Event, ...]]]:
-    """The (revision, events) a watch on the range from ``start_revision`` must see,
-    through ``through_revision``, with prev_kv dropped unless asked for."""
-    result = []
-    for revision, events in changes:
-        if not start_revision <= revision <= through_revision:
-            continue
-        matching = tuple(
-            event if prev_kv else attrs.evolve(event, prev_kv=None)
-            for event in events
-            if in_range(event.kv.key, key, range_end)
-        )
-        if matching:
-            result.append((revision, matching))
-    return result

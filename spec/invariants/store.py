@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from kubeprop.spec import etcd
+from kubeprop.spec.etcd import compare_holds, in_range
 from kubeprop.spec.invariants import HOLDS, VACUOUS, Outcome, holds_if, invariant, violated
 
 GUARANTEES = "https://etcd.io/docs/v3.5/learning/api_guarantees/"
@@ -31,15 +32,6 @@ DUPLICATE_KEY = "etcdserver: duplicate key given in txn request"
 
 
 # ---- helpers shared by the predicates (pure) -------------------------------------------------
-
-
-def in_range(candidate: bytes, key: bytes, range_end: bytes | None) -> bool:
-    """etcd's range: one key, every key >= key (range_end b"\\0"), or [key, range_end)."""
-    if range_end is None:
-        return candidate == key
-    if range_end == b"\0":
-        return candidate >= key
-    return key <= candidate < range_end
 
 
 def expected_events(
@@ -380,28 +372,7 @@ def txn_compare(
 
 def _compare_holds(compare: etcd.Compare, data: Mapping[bytes, etcd.KeyValue]) -> bool:
     kvs = [data[k] for k in sorted(data) if in_range(k, compare.key, compare.range_end)]
-    if not kvs:
-        if compare.target is etcd.CompareTarget.VALUE:
-            return False
-        kvs = [etcd.KeyValue(compare.key, b"", 0, 0, 0, 0)]
-    for kv in kvs:
-        actual = {
-            etcd.CompareTarget.VALUE: kv.value,
-            etcd.CompareTarget.VERSION: kv.version,
-            etcd.CompareTarget.CREATE: kv.create_revision,
-            etcd.CompareTarget.MOD: kv.mod_revision,
-            etcd.CompareTarget.LEASE: kv.lease,
-        }[compare.target]
-        result = (actual > compare.operand) - (actual < compare.operand)
-        holds = {
-            etcd.CompareResult.EQUAL: result == 0,
-            etcd.CompareResult.NOT_EQUAL: result != 0,
-            etcd.CompareResult.GREATER: result > 0,
-            etcd.CompareResult.LESS: result < 0,
-        }[compare.result]
-        if not holds:
-            return False
-    return True
+    return compare_holds(compare, kvs)
 
 
 @invariant(
