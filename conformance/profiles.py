@@ -33,3 +33,23 @@ def load(name: str) -> None:
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}: use one of {', '.join(PROFILES)}")
     settings.load_profile(name)
+
+
+def mutant_hunt(max_examples: int, *, shrink: bool, every_bug: bool = False) -> settings:
+    """Settings for running a machine against a deliberately broken implementation:
+    derandomised and without a database (the same search everywhere), with 30-step
+    histories; ``shrink`` to print the shrunk history, off where only the catch
+    matters (shrinking is most of the cost); ``every_bug`` to go on searching after
+    the first violation and report the distinct ones (Hypothesis' default), which
+    decides which invariant is reported when a mutant breaks several."""
+    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
+    return settings(
+        max_examples=max_examples,
+        stateful_step_count=30,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        report_multiple_bugs=every_bug,
+        phases=phases,
+        suppress_health_check=list(HealthCheck),
+    )

@@ -8,23 +8,15 @@ catch that bug, after Hypothesis has shrunk the history.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from kubeprop.conformance.mutants.apiserver import MUTANTS
-from kubeprop.conformance.profiles import PHASES
+from kubeprop.conformance.profiles import mutant_hunt
 from kubeprop.conformance.report import InvariantViolation
 from kubeprop.conformance.suites.test_apiserver_contract import make_machine
 
-HUNT = settings(
-    max_examples=300,
-    stateful_step_count=30,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=PHASES,
-    suppress_health_check=list(HealthCheck),
-)
+HUNT = mutant_hunt(300, shrink=True, every_bug=True)
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))

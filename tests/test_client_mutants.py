@@ -8,26 +8,18 @@ catch that bug.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from kubeprop.conformance import report
 from kubeprop.conformance.mutants.client import MUTANTS
+from kubeprop.conformance.profiles import mutant_hunt
 from kubeprop.conformance.report import InvariantViolation
 from kubeprop.conformance.suites.test_client import make_machine
 
 # Finding is what is tested here; shrinking a mutant's history (most of the cost
 # of a run) is left to the suite's own failures.
-HUNT = settings(
-    max_examples=200,
-    report_multiple_bugs=False,
-    stateful_step_count=30,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=(Phase.explicit, Phase.reuse, Phase.generate),
-    suppress_health_check=list(HealthCheck),
-)
+HUNT = mutant_hunt(200, shrink=False)
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))

@@ -10,26 +10,16 @@ implementation.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from kubeprop.conformance.mutants.runtime import BREAKS, MUTANTS
+from kubeprop.conformance.profiles import mutant_hunt
 from kubeprop.conformance.report import InvariantViolation
 from kubeprop.conformance.suites.test_runtime import make_machine
 from kubeprop.reference.runtime import Runtime
 from kubeprop.spec import invariants
 
-CAUGHT = settings(
-    settings.default,
-    max_examples=1000,
-    stateful_step_count=30,
-    derandomize=True,
-    database=None,
-    report_multiple_bugs=False,
-    suppress_health_check=list(HealthCheck),
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-)
+CAUGHT = mutant_hunt(1000, shrink=False)
 
 # name -> the steps after the machine's start (one READY sandbox, the preloaded images):
 # (rule, keyword arguments); the state invariants are checked after every step.

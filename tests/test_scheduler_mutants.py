@@ -10,11 +10,12 @@ failing on some broken implementation.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
 from kubeprop.conformance.mutants.scheduler import ALSO_BREAKS, BREAKS, MUTANTS
+from kubeprop.conformance.profiles import mutant_hunt
 from kubeprop.conformance.report import InvariantViolation, check
 from kubeprop.conformance.strategies import scheduler as strategies
 from kubeprop.conformance.suites.test_scheduler import (
@@ -41,16 +42,7 @@ from kubeprop.spec.api.core import (
 from kubeprop.spec.api.meta import ObjectMeta
 from kubeprop.spec.api.selectors import NodeSelectorRequirement, NodeSelectorTerm
 
-CAUGHT = settings(
-    max_examples=300,
-    stateful_step_count=30,
-    derandomize=True,
-    database=None,
-    report_multiple_bugs=False,
-    suppress_health_check=list(HealthCheck),
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-)
+CAUGHT = mutant_hunt(300, shrink=False)
 
 QUEUE_MUTANTS = {"fifo-queue", "no-backoff", "pops-errors-early"}
 NORMALIZE_MUTANTS = {"normalize-rounds"}

@@ -9,28 +9,18 @@ histories show every store invariant failing on some broken implementation.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from kubeprop.conformance.mutants.store import BREAKS, MUTANTS
+from kubeprop.conformance.profiles import mutant_hunt
 from kubeprop.conformance.report import InvariantViolation
 from kubeprop.conformance.suites.test_store_contract import FROM_THE_START, make_machine
 from kubeprop.spec import etcd, invariants
 
 # Finding is cheap, shrinking is not: the per-mutant runs skip the shrink phase; one test
 # below shrinks, to show what a user sees.
-SHRUNK = settings(
-    settings.default,
-    max_examples=100,
-    stateful_step_count=30,
-    derandomize=True,
-    database=None,
-    report_multiple_bugs=False,
-    suppress_health_check=list(HealthCheck),
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no "explain": it re-runs a lot
-)
-CAUGHT = settings(SHRUNK, phases=[Phase.explicit, Phase.generate])
+SHRUNK = mutant_hunt(100, shrink=True)
+CAUGHT = mutant_hunt(100, shrink=False)
 
 A, B, C = b"a", b"b", b"c"
 NOW = None  # "back" for a read or watch at the current revision
