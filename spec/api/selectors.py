@@ -131,25 +131,32 @@ class NodeSelector:
 # -- validation -------------------------------------------------------------
 
 
+# The operators label selectors and node selectors share, with the same rules for values.
+SET_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+def _set_operator_values(operator: str, values: tuple[str, ...], at: str) -> list[FieldError]:
+    """In and NotIn need values; Exists and DoesNotExist take none."""
+    if operator in ("In", "NotIn") and not values:
+        return [required(f"{at}.values", "must be specified when `operator` is 'In' or 'NotIn'")]
+    if operator in ("Exists", "DoesNotExist") and values:
+        return [
+            forbidden(
+                f"{at}.values",
+                "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+            )
+        ]
+    return []
+
+
 def validate_label_selector(selector: LabelSelector | None, path: str) -> list[FieldError]:
     if selector is None:
         return []
     errors: list[FieldError] = []
     for i, req in enumerate(selector.match_expressions):
         at = f"{path}.matchExpressions[{i}]"
-        if req.operator in ("In", "NotIn"):
-            if not req.values:
-                errors.append(
-                    required(f"{at}.values", "must be specified when `operator` is 'In' or 'NotIn'")
-                )
-        elif req.operator in ("Exists", "DoesNotExist"):
-            if req.values:
-                errors.append(
-                    forbidden(
-                        f"{at}.values",
-                        "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-                    )
-                )
+        if req.operator in SET_OPERATORS:
+            errors.extend(_set_operator_values(req.operator, req.values, at))
         else:
             errors.append(invalid(f"{at}.operator", req.operator, "not a valid selector operator"))
         errors.extend(names.validate_label_name(req.key or "", f"{at}.key"))
@@ -159,19 +166,8 @@ def validate_label_selector(selector: LabelSelector | None, path: str) -> list[F
 
 def validate_node_selector_requirement(req: NodeSelectorRequirement, at: str) -> list[FieldError]:
     errors: list[FieldError] = []
-    if req.operator in ("In", "NotIn"):
-        if not req.values:
-            errors.append(
-                required(f"{at}.values", "must be specified when `operator` is 'In' or 'NotIn'")
-            )
-    elif req.operator in ("Exists", "DoesNotExist"):
-        if req.values:
-            errors.append(
-                forbidden(
-                    f"{at}.values",
-                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-                )
-            )
+    if req.operator in SET_OPERATORS:
+        errors.extend(_set_operator_values(req.operator, req.values, at))
     elif req.operator in ("Gt", "Lt"):
         if len(req.values) != 1:
             errors.append(
