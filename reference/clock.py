@@ -28,3 +28,15 @@ class SimClock:
         """RFC 3339 at second precision, as Kubernetes writes metav1.Time."""
         instant = EPOCH + datetime.timedelta(seconds=int(self.now + offset))
         return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def micro_timestamp(self, offset: float = 0.0) -> str:
+        """RFC 3339 with microseconds, as Kubernetes writes metav1.MicroTime (lease renewTime)."""
+        micros = round((self.now + offset) * 1_000_000)
+        instant = EPOCH + datetime.timedelta(microseconds=micros)
+        return instant.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(text: str) -> float:
+    """Simulated seconds of an RFC 3339 timestamp written by ``timestamp``/``micro_timestamp``."""
+    instant = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (instant - EPOCH).total_seconds()

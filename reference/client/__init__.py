@@ -6,6 +6,8 @@ limiting, and a Controller runs controller-runtime's reconcile loop over it,
 all on the simulated event loop.
 """
 
+from kubeprop.reference.client.connection import Connection, unreachable
+from kubeprop.reference.client.events import NORMAL, WARNING, EventRecorder
 from kubeprop.reference.client.informer import (
     Handlers,
     Informer,
@@ -26,6 +28,11 @@ from kubeprop.reference.client.workqueue import (
 )
 
 __all__ = [
+    "NORMAL",
+    "WARNING",
+    "Connection",
+    "EventRecorder",
+    "unreachable",
     "BucketRateLimiter",
     "Controller",
     "Handlers",
