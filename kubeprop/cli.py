@@ -8,9 +8,11 @@ Contract:
   (the default: id, kind, statement), as markdown (one table per component,
   with the source of each rule) or as JSON (a list of ``Invariant.as_dict()``).
 - ``kubeprop conform`` runs the installed suite (``kubeprop.conformance.suites``)
-  with pytest in this process and returns pytest's exit code. It ignores any
-  pytest configuration of the directory it runs in, so it behaves the same
-  from a checkout, from a project of the user's, or from an empty directory.
+  with pytest in this process and returns pytest's exit code; with ``--report
+  DIR`` the suite's plugin writes the report there (``--kubeprop-report``). It
+  ignores any pytest configuration of the directory it runs in, so it behaves
+  the same from a checkout, from a project of the user's, or from an empty
+  directory.
 """
 
 from __future__ import annotations
@@ -93,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="Hypothesis profile: ci (fast, derandomised) or thorough (default: ci)",
     )
     conform.add_argument(
-        "--report", metavar="DIR", help="write the per-invariant tally to DIR/invariants.json"
+        "--report",
+        metavar="DIR",
+        help="write the report to DIR: the per-invariant table (invariants.md, "
+        "invariants.html, invariants.json), junit.xml and the failing histories (histories/)",
     )
     conform.add_argument(
         "-n",

@@ -351,3 +351,37 @@ def test_python_m_kubeprop_with_a_bad_argument_exits_2_without_a_traceback(tmp_p
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+# -- kubeprop conform --report ----------------------------------------------------
+
+
+def test_conform_help_says_what_the_report_folder_holds():
+    code, out, _ = run("conform", "--help")
+    assert code == 0
+    for name in ("invariants.md", "invariants.html", "junit.xml", "histories"):
+        assert name in out
+
+
+def test_conform_passes_a_relative_report_folder_to_the_plugin_unchanged(pytest_main):
+    run("conform", "--report", "out/report")
+    (args,) = pytest_main
+    assert _option(args, "--kubeprop-report") == "out/report"
+
+
+def test_a_conform_run_that_runs_no_test_still_reports_every_invariant_as_never_checked(
+    tmp_path,
+):
+    result = _python_m_kubeprop(
+        "conform", "--report", "report", "--", "-k", "no_test_has_this_name", cwd=tmp_path
+    )
+    assert result.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, result.stderr
+    folder = tmp_path / "report"
+    rows = json.loads((folder / "invariants.json").read_text())
+    assert [row["id"] for row in rows] == [entry.id for entry in invariants.catalogue()]
+    assert {row["status"] for row in rows} == {"never checked"}
+    assert (folder / "junit.xml").exists()
+    markdown = (folder / "invariants.md").read_text()
+    assert "- result: **no tests ran** (pytest exit status 5)" in markdown
+    assert markdown.count("| never checked |") == len(rows)
+    assert "<table>" in (folder / "invariants.html").read_text()
