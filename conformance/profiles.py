@@ -29,10 +29,25 @@ settings.register_profile(
 )
 
 
+# The profile loaded last (the plugin loads one per run).
+CURRENT = ["ci"]
+
+# Whole-cluster histories are costly (each ends with up to 15 simulated minutes of
+# settling), so the cluster suite runs fewer, shorter ones than the profile's default.
+CLUSTER_HISTORIES = {"ci": (16, 20), "thorough": (80, 40)}  # (examples, steps)
+
+
 def load(name: str) -> None:
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}: use one of {', '.join(PROFILES)}")
     settings.load_profile(name)
+    CURRENT[0] = name
+
+
+def cluster_settings() -> settings:
+    """The settings of the cluster suite under the current profile."""
+    examples, steps = CLUSTER_HISTORIES[CURRENT[0]]
+    return settings(settings.default, max_examples=examples, stateful_step_count=steps)
 
 
 def mutant_hunt(max_examples: int, *, shrink: bool, every_bug: bool = False) -> settings:

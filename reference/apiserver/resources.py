@@ -233,6 +233,15 @@ def lookup(resource: str) -> Resource | None:
     return BY_PLURAL.get(resource)
 
 
+def lookup_kind(api_version: object, kind: object) -> Resource | None:
+    """The resource serving objects of ``apiVersion`` + ``kind``, or None."""
+    for res in RESOURCES:
+        version = f"{res.group}/{res.version}" if res.group else res.version
+        if version == api_version and res.kind == kind:
+            return res
+    return None
+
+
 def field_value(manifest: Manifest, label: str) -> str:
     """A field selector label's value in a manifest, as the server compares it (a string)."""
     value: Any = manifest

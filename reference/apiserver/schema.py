@@ -22,13 +22,15 @@ Manifest = dict[str, Any]
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def decode(res: Any, manifest: Manifest, field_validation: str) -> tuple[Manifest, list[str]]:
-    """The canonical manifest of ``manifest`` and the warnings to send.
+def decode_defaulted(
+    res: Any, manifest: Manifest, field_validation: str
+) -> tuple[Manifest, list[str]]:
+    """The canonical, defaulted manifest of ``manifest`` and the warnings to send.
 
     Unknown fields: Strict rejects them (400), Warn drops them with a warning,
     Ignore drops them silently. Any other decoding problem is a 400."""
     try:
-        return io.dump(io.load(manifest)), []
+        return io.dump(defaults.default(io.load(manifest))), []
     except field.ManifestError as error:
         unknown = [e for e in error.errors if e.type is field.ErrorType.UNKNOWN_FIELD]
         other = [e for e in error.errors if e.type is not field.ErrorType.UNKNOWN_FIELD]
@@ -47,7 +49,7 @@ def decode(res: Any, manifest: Manifest, field_validation: str) -> tuple[Manifes
     except field.ManifestError as error:  # pruning should have fixed everything
         raise errors.bad_request(str(error)) from None
     warnings = [str(e) for e in unknown] if field_validation == "Warn" else []
-    return io.dump(obj), warnings
+    return io.dump(defaults.default(obj)), warnings
 
 
 def _without(manifest: Manifest, path: str) -> Manifest:
@@ -69,10 +71,6 @@ def _without(manifest: Manifest, path: str) -> Manifest:
         return node
 
     return strip(manifest, tokens)
-
-
-def defaulted(res: Any, manifest: Manifest) -> Manifest:
-    return io.dump(defaults.default(io.load(manifest)))
 
 
 def validated(res: Any, manifest: Manifest) -> Manifest:

@@ -353,6 +353,7 @@ class ApiServer:
                 ],
             )
         obj_manifest = self._decode_default(res, manifest, strict)
+        admission.mutate_create(self, res, namespace, obj_manifest)
         meta = obj_manifest["metadata"]
         meta["uid"] = self._new_uid()
         meta["creationTimestamp"] = self.clock.timestamp()
@@ -433,9 +434,9 @@ class ApiServer:
 
     def _decode_default(self, res: Resource, manifest: Manifest, strict: str) -> Manifest:
         """Decode (unknown fields per fieldValidation), default, and return the manifest."""
-        manifest, warnings = schema.decode(res, manifest, strict)
+        manifest, warnings = schema.decode_defaulted(res, manifest, strict)
         self._warnings.extend(warnings)
-        return schema.defaulted(res, manifest)
+        return manifest
 
     # ------------------------------------------------------------------ update
 

@@ -53,13 +53,24 @@ class WatchStream:
         events, self.pending = self.pending, []
         return events
 
+    def on_ready(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` whenever the store queues something for this stream.
+
+        Lets a reader poll only when there is something to read; a reader that
+        never calls this polls as before."""
+        self.watcher.notify = callback
+
     def request_bookmark(self) -> None:
         """Ask the store for a progress notification (a BOOKMARK if allowed)."""
         self.watcher.request_progress()
 
     def stop(self) -> None:
+        """End the stream (either side may); a reader waiting on ``on_ready`` is woken."""
         self.stopped = True
         self.watcher.cancel()
+        notify, self.watcher.notify = self.watcher.notify, None
+        if notify is not None:
+            notify()
 
     def _translate(self, response: etcd.WatchResponse) -> None:
         if response.canceled:

@@ -61,6 +61,12 @@ class PartitionableWatch:
     def stop(self) -> None:
         self.stream.stop()
 
+    def on_ready(self, callback) -> None:
+        """Wake ``callback`` when the stream has events, and when the connection is cut."""
+        self.stream.on_ready(callback)
+        if callback not in self.connection._wake:
+            self.connection._wake.append(callback)
+
 
 @attrs.define(eq=False)
 class Connection:
@@ -70,9 +76,14 @@ class Connection:
     name: str  # who calls, e.g. "kubelet/node-1" (shown in the unreachable message)
     connected: bool = True  # False while partitioned from the API server
     requests: int = attrs.field(init=False, default=0)  # requests sent, answered or not
+    # Readers of the watches opened through this connection, woken when it is cut.
+    _wake: list[Any] = attrs.field(init=False, factory=list)
 
     def cut(self) -> None:
         self.connected = False
+        wake, self._wake = self._wake, []
+        for callback in wake:
+            callback()
 
     def heal(self) -> None:
         self.connected = True

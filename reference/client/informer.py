@@ -3,8 +3,10 @@
 Contract (spec/client.md):
 - ``start()`` lists the resource through the API server, fills the cache (key
   ``namespace/name``, or ``name`` for cluster-scoped objects) and opens a
-  watch from the list's resourceVersion; every ``poll_interval`` seconds of
-  simulated time it applies the watch's events in the order they came
+  watch from the list's resourceVersion; ``poll_interval`` seconds of
+  simulated time after the watch has something new (or every
+  ``poll_interval`` seconds, for a watch that cannot say so and while a list
+  or watch is failing) it applies the watch's events in the order they came
   (CLIENT-INFORMER-SUBSEQUENCE). BOOKMARK only moves ``last_resource_version``.
 - A watch that ends is opened again from ``last_resource_version``, as
   client-go's reflector does; a watch answered with 410 Expired (the history
@@ -159,7 +161,28 @@ class Informer:
             self._watch()
         if self._stream is not None and not self._must_relist:
             self._apply(self._stream.poll())
-        if not self.stopped:
+        if not self.stopped and not self._woken_by_stream():
+            self._next_poll = self.loop.call_later(self.poll_interval, self._poll)
+
+    def _woken_by_stream(self) -> bool:
+        """True when the open watch wakes the informer itself (no need to poll on a timer).
+
+        A stream that can say when it has events (``on_ready``) makes the
+        informer poll ``poll_interval`` after the first event of a batch, the
+        same latency bound as polling every ``poll_interval``, without waking
+        an idle component. A broken, stopped or plain stream is polled on the
+        timer, so failed lists and watches are retried as before."""
+        stream = self._stream
+        return (
+            stream is not None
+            and not self._must_relist
+            and not stream.stopped
+            and hasattr(stream, "on_ready")
+        )
+
+    def _wake(self) -> None:
+        """The stream has something (or ended): poll after the delivery latency."""
+        if self._next_poll is None and not self.stopped:
             self._next_poll = self.loop.call_later(self.poll_interval, self._poll)
 
     def _params(self) -> dict[str, str]:
@@ -203,6 +226,8 @@ class Informer:
             self.last_error = answer.body
         else:
             self._stream = answer.watch
+            if hasattr(self._stream, "on_ready"):
+                self._stream.on_ready(self._wake)
 
     def _expired(self, status: Manifest | None) -> None:
         """410 Expired: the history after last_resource_version is gone; list again."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right, insort
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import attrs
@@ -175,6 +175,9 @@ class Watcher:
     canceled: bool = False
     # Clock time of the next periodic progress notification (progress_notify only).
     next_progress_at: float = 0.0
+    # Called (no arguments) whenever a response is queued: lets an event-driven reader
+    # poll only when there is something to read. Not part of the etcd contract.
+    notify: Callable[[], object] | None = None
 
     def poll(self) -> list[etcd.WatchResponse]:
         delivered, self.pending = self.pending, []
@@ -207,6 +210,8 @@ class Watcher:
                     watch_id=self.watch_id,
                 )
             )
+            if self.notify is not None:
+                self.notify()
 
 
 @attrs.define(eq=False)

@@ -98,6 +98,28 @@ def _wrong_type(path: str, value: Any, expected: str) -> FieldError:
     return type_invalid(path, shown, f"{path or 'body'} in body must be of type {expected}")
 
 
+@functools.cache
+def _shape(tp: Any) -> tuple[str, Any]:
+    """How the structurer walks a model type: a tag and what it needs (worked out once)."""
+    if tp is Any:
+        return "any", None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if set(args) == {int, str}:
+            return "int-or-string", None
+        return "optional", args[0]
+    if origin is tuple:
+        return "tuple", typing.get_args(tp)[0]
+    if origin is FrozenMap:
+        return "map", typing.get_args(tp)[1]
+    if tp is Quantity:
+        return "quantity", None
+    if attrs.has(tp):
+        return "struct", None
+    return {bool: "bool", int: "int", str: "str"}.get(tp, "unknown"), None
+
+
 class _Structurer:
     """Walks raw JSON-like data along a model type, collecting every error."""
 
@@ -105,31 +127,28 @@ class _Structurer:
         self.errors: list[FieldError] = []  # every problem found so far, in document order
 
     def value(self, data: Any, tp: Any, path: str, depth: int = 0) -> Any:
-        if tp is Any:
+        shape, args = _shape(tp)
+        if shape == "any":
             return self.any_object(data, path, depth)
-        origin = typing.get_origin(tp)
-        if origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if shape == "int-or-string":
             if data is None:
                 return None
-            if set(args) == {int, str}:  # IntOrString
-                if isinstance(data, str) or (isinstance(data, int) and not isinstance(data, bool)):
-                    return data
-                self.errors.append(_wrong_type(path, data, "integer or string"))
-                return None
-            return self.value(data, args[0], path, depth)
+            if isinstance(data, str) or (isinstance(data, int) and not isinstance(data, bool)):
+                return data
+            self.errors.append(_wrong_type(path, data, "integer or string"))
+            return None
+        if shape == "optional":
+            return None if data is None else self.value(data, args, path, depth)
         if data is None:
             return _zero(tp)
-        if origin is tuple:
-            (item_type, _ellipsis) = typing.get_args(tp)
+        if shape == "tuple":
             if not isinstance(data, list):
                 self.errors.append(_wrong_type(path, data, "array"))
                 return ()
             return tuple(
-                self.value(item, item_type, index(path, i), depth) for i, item in enumerate(data)
+                self.value(item, args, index(path, i), depth) for i, item in enumerate(data)
             )
-        if origin is FrozenMap:
-            _key_type, value_type = typing.get_args(tp)
+        if shape == "map":
             if not isinstance(data, Mapping):
                 self.errors.append(_wrong_type(path, data, "object"))
                 return FrozenMap()
@@ -138,21 +157,21 @@ class _Structurer:
                 if not isinstance(k, str):
                     self.errors.append(_wrong_type(key(path, str(k)), k, "string"))
                     continue
-                item = self.value(v, value_type, key(path, k), depth)
+                item = self.value(v, args, key(path, k), depth)
                 if item is not None:  # a bad value was reported; keep the map well-typed
                     result[k] = item
             return FrozenMap(result)
-        if tp is Quantity:
+        if shape == "quantity":
             return self.quantity(data, path)
-        if attrs.has(tp):
+        if shape == "struct":
             return self.struct(data, tp, path, depth)
-        if tp is bool:
+        if shape == "bool":
             if isinstance(data, bool):
                 return data
-        elif tp is int:
+        elif shape == "int":
             if isinstance(data, int) and not isinstance(data, bool):
                 return data
-        elif tp is str:
+        elif shape == "str":
             if isinstance(data, str):
                 return data
         else:  # pragma: no cover - a model type this walker does not know
@@ -173,7 +192,7 @@ class _Structurer:
             self.errors.append(_wrong_type(path, data, "string"))
             return None
         try:
-            return Quantity.parse(text)
+            return _parse_quantity(text)
         except ValueError as error:
             self.errors.append(invalid(path, data, str(error)))
             return None
@@ -227,6 +246,12 @@ class _Structurer:
             self.errors.append(not_registered(kind, api_version))
             return None
         return self.struct(data, info.type, path, depth, skip=("apiVersion", "kind"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_quantity(text: str) -> Quantity:
+    """Quantity.parse, remembered (quantities are immutable; manifests repeat a few)."""
+    return Quantity.parse(text)
 
 
 def _zero(tp: Any) -> Any:
