@@ -20,6 +20,7 @@ import attrs
 
 from kubeprop.reference.scheduler import (
     Profile,
+    Scheduler,
     SchedulingQueue,
     default_profile,
     resources,
@@ -217,4 +218,84 @@ BREAKS: dict[str, str] = {
 # each mutant trips exactly the one BREAKS names).
 ALSO_BREAKS: dict[str, frozenset[str]] = {
     "affinity-score-not-normalized": frozenset({"SCHEDULER-NORMALIZE-TRUNCATES"}),
+}
+
+
+# ---- the scheduler component ---------------------------------------------------------------------
+#
+# Deliberately broken kube-schedulers, each the reference ``Scheduler`` (same constructor)
+# with one method or its profile swapped. ``COMPONENT_MUTANTS`` maps a name to the class,
+# ``COMPONENT_BREAKS`` to the invariant the component suite
+# (conformance/suites/test_scheduler_component.py) catches it by.
+
+
+def _without_taint_toleration() -> Profile:
+    """The default profile without TaintToleration (its Filter and its Score)."""
+    enabled = [(name, weight) for name, weight in DEFAULT_PLUGINS if name != "TaintToleration"]
+    return Profile.build(REGISTRY, enabled)
+
+
+@attrs.define(eq=False)
+class IgnoresTaints(Scheduler):
+    """A scheduler whose profile lacks TaintToleration: taints never keep a pod off a node."""
+
+    profile: Profile = attrs.field(factory=_without_taint_toleration, kw_only=True)
+
+
+@attrs.define(eq=False)
+class NoAssumeCache(Scheduler):
+    """Places pods against the informer cache alone: a pod it has just bound counts on no
+    node until the watch shows it, so two pods can be booked into room for one."""
+
+    def assume(self, pod, node_name) -> None:
+        return None
+
+
+@attrs.define(eq=False)
+class QueuesAssignedPods(Scheduler):
+    """Queues every pod that names it, bound or not (no ``spec.nodeName=`` filter), and so
+    schedules and binds a pod it has already bound."""
+
+    def wants(self, pod) -> bool:
+        deleting = bool(pod.metadata and pod.metadata.deletion_timestamp)
+        return self.responsible_for(pod) and not deleting
+
+
+@attrs.define(eq=False)
+class IgnoresClusterEvents(Scheduler):
+    """Never moves parked pods on node or pod events: they wait for the 5-minute flush."""
+
+    def on_cluster_event(self, event: str) -> None:
+        return None
+
+
+@attrs.define(eq=False)
+class SilentFailures(Scheduler):
+    """Records FailedScheduling events but never sets the PodScheduled condition."""
+
+    def set_condition(self, pod, reason: str, message: str) -> None:
+        return None
+
+
+COMPONENT_MUTANTS: dict[str, type[Scheduler]] = {
+    "component-ignores-taints": IgnoresTaints,
+    "component-no-assume-cache": NoAssumeCache,
+    "component-queues-assigned-pods": QueuesAssignedPods,
+    "component-ignores-cluster-events": IgnoresClusterEvents,
+    "component-silent-failures": SilentFailures,
+}
+
+COMPONENT_BREAKS: dict[str, str] = {
+    "component-ignores-taints": "SCHEDULER-BIND-FEASIBLE",
+    "component-no-assume-cache": "SCHEDULER-NO-OVERCOMMIT",
+    "component-queues-assigned-pods": "SCHEDULER-BOUND-ONCE",
+    "component-ignores-cluster-events": "SCHEDULER-EVENTUALLY-BOUND",
+    "component-silent-failures": "SCHEDULER-FAILED-CONDITION",
+}
+
+# Other invariants a component mutant may trip first on a random history.
+COMPONENT_ALSO_BREAKS: dict[str, frozenset[str]] = {
+    "component-queues-assigned-pods": frozenset({"SCHEDULER-BIND-FEASIBLE"}),
+    # A parked pod never retried keeps the message of its last attempt ("0/2 nodes ...").
+    "component-ignores-cluster-events": frozenset({"SCHEDULER-FAILED-CONDITION"}),
 }

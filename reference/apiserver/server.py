@@ -192,7 +192,7 @@ class ApiServer:
         if verb == "patch":
             return 200, self._patch(res, namespace, name, body, None, params), None
         if verb == "delete":
-            return 200, self._delete(res, namespace, name, body), None
+            return 200, self._delete(res, namespace, name, _delete_options(body, params)), None
         if verb == "deletecollection":
             return 200, self._delete_collection(res, namespace, body, params), None
         raise errors.method_not_allowed(verb, res.plural)
@@ -814,6 +814,22 @@ def _with_rv(manifest: Manifest, revision: int) -> Manifest:
 
 def _stored_equal(a: Manifest, b: Manifest) -> bool:
     return _encode_stored(a) == _encode_stored(b)
+
+
+def _delete_options(body: Any, params: dict[str, Any]) -> Any:
+    """DeleteOptions from the body, with ``?gracePeriodSeconds=`` of the query as kubectl
+    sends it (the body's value wins when both are given)."""
+    grace = params.get("gracePeriodSeconds")
+    if grace is None or (isinstance(body, dict) and "gracePeriodSeconds" in body):
+        return body
+    if isinstance(grace, str):
+        try:
+            grace = int(grace)
+        except ValueError:
+            raise errors.bad_request(
+                f'gracePeriodSeconds: Invalid value: "{grace}": must be an integer'
+            ) from None
+    return {**(body if isinstance(body, dict) else {}), "gracePeriodSeconds": grace}
 
 
 def _should_delete(manifest: Manifest) -> bool:

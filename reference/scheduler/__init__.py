@@ -3,10 +3,14 @@
 Contract: ``schedule_one(profile, pod, snapshot, rng)`` is one scheduling cycle
 (see ``framework``); ``default_profile()`` is kube-scheduler v1.35's default
 profile restricted to the plugins modelled so far; ``SchedulingQueue`` orders
-pending pods (see ``queue``). Everything here is pure: time is an argument and
-randomness a seeded ``random.Random``. The chapter is spec/scheduler.md.
+pending pods (see ``queue``). Everything but ``Scheduler`` is pure: time is an
+argument and randomness a seeded ``random.Random``. ``Scheduler`` (see
+``component``) is kube-scheduler as a component of the simulated cluster:
+informers, the queue, the assume cache, binding and failure reporting on the
+event loop. The chapter is spec/scheduler.md.
 """
 
+from kubeprop.reference.scheduler.component import Decision, Scheduler
 from kubeprop.reference.scheduler.framework import (
     Code,
     CycleState,
@@ -30,6 +34,7 @@ __all__ = [
     "REGISTRY",
     "Code",
     "CycleState",
+    "Decision",
     "Handle",
     "InvalidInput",
     "NodeInfo",
@@ -37,6 +42,7 @@ __all__ = [
     "QueuedPodInfo",
     "Registry",
     "ScheduleResult",
+    "Scheduler",
     "SchedulingQueue",
     "Snapshot",
     "Status",

@@ -12,6 +12,7 @@ Kubernetes documentation so that a broken scheduler cannot vouch for itself.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -440,3 +441,139 @@ def rejections_justified(
         if name in filtered and not _causes(pod, node, by_node.get(name, [])):
             problems.append(f"node {name!r} rejected ({list(filtered[name])}) but the pod fits")
     return holds_if(problems, checked=len(filtered))
+
+
+# -- the scheduler as a component (spec/scheduler.md, section 5) ------------------------------
+
+SCHEDULE_ONE = (
+    "https://github.com/kubernetes/kubernetes/blob/release-1.35/pkg/scheduler/schedule_one.go"
+)
+ASSUME_CACHE = (
+    "https://github.com/kubernetes/kubernetes/blob/release-1.35/"
+    "pkg/scheduler/backend/cache/interface.go"
+)
+POD_LIFECYCLE = f"{DOCS}/concepts/workloads/pods/pod-lifecycle/#pod-conditions"
+
+
+@invariant(
+    "SCHEDULER-BIND-FEASIBLE",
+    component="scheduler",
+    kind="safety",
+    statement="The scheduler binds a pod only to a node of its own view on which the pod fits "
+    "that view: not cordoned (unless tolerated), every NoSchedule/NoExecute taint tolerated, "
+    "nodeSelector and required node affinity matched, and requests and the pod count within "
+    "allocatable counting the pods bound there and the ones it has assumed.",
+    source=FRAMEWORK,
+)
+def bind_feasible(
+    pod: Pod, node_name: str, nodes: Sequence[Node], placed: Sequence[Pod]
+) -> Outcome:
+    """``nodes`` and ``placed`` (pods with spec.nodeName, assumed ones included): the
+    scheduler's view when it sent the binding."""
+    node = next((n for n in nodes if _name(n) == node_name), None)
+    if node is None:
+        return violated(f"pod {_name(pod)!r} bound to {node_name!r}, a node not in its view")
+    on_node = [p for p in placed if p.spec and p.spec.node_name == node_name]
+    causes = _causes(pod, node, on_node)
+    if causes:
+        return violated(f"pod {_name(pod)!r} bound to {node_name!r} although: {', '.join(causes)}")
+    return holds_if([])
+
+
+@invariant(
+    "SCHEDULER-BOUND-ONCE",
+    component="scheduler",
+    kind="safety",
+    statement="The scheduler sends at most one accepted binding per pod and never sends "
+    "another binding for a pod once one was accepted.",
+    source=SCHEDULE_ONE,
+)
+def bound_once(attempts: Sequence[tuple[str, str, bool]]) -> Outcome:
+    """``attempts``: (pod uid, node, accepted) of every binding sent, in order."""
+    accepted: dict[str, str] = {}
+    problems = []
+    for uid, node, ok in attempts:
+        if uid in accepted:
+            problems.append(
+                f"pod {uid} bound to {accepted[uid]!r}, then a binding to {node!r} was sent"
+            )
+        elif ok:
+            accepted[uid] = node
+    return holds_if(problems, checked=len(attempts))
+
+
+@invariant(
+    "SCHEDULER-EVENTUALLY-BOUND",
+    component="scheduler",
+    kind="liveness",
+    statement="Once nothing has changed for podMaxBackoffSeconds plus 5 s, no pending pod of "
+    "the scheduler fits a node: every pod that some node can hold, given the pods bound there, "
+    "has been bound.",
+    source=KUBE_SCHEDULER,
+)
+def eventually_bound(
+    pending: Sequence[Pod], nodes: Sequence[Node], bound: Sequence[Pod]
+) -> Outcome:
+    by_node: dict[str, list[Pod]] = {}
+    for pod in bound:
+        if pod.spec and pod.spec.node_name:
+            by_node.setdefault(pod.spec.node_name, []).append(pod)
+    problems = [
+        f"pod {_name(pod)!r} is still pending although it fits node {_name(node)!r}"
+        for pod in pending
+        for node in nodes
+        if not _causes(pod, node, by_node.get(_name(node), []))
+    ]
+    return holds_if(problems, checked=len(pending))
+
+
+_FIT_ERROR = re.compile(r"^0/(\d+) nodes are available: .+\.( preemption: .+\.)?$")
+
+
+def _condition(pod: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind:
+            return condition
+    return None
+
+
+@invariant(
+    "SCHEDULER-FAILED-CONDITION",
+    component="scheduler",
+    kind="liveness",
+    statement="Once settled, every pending pod of the scheduler has the condition PodScheduled "
+    "False with reason Unschedulable and upstream's message '0/N nodes are available: ...' (N "
+    "the number of nodes; reason SchedulerError for an error), and a Warning event "
+    "FailedScheduling with the same message.",
+    source=POD_LIFECYCLE,
+)
+def failed_condition(
+    pending: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]], node_count: int
+) -> Outcome:
+    """``pending`` and ``events``: manifests, as the API server lists them."""
+    messages: dict[str, set[str]] = {}
+    for event in events:
+        if event.get("reason") == "FailedScheduling" and event.get("type") == "Warning":
+            uid = (event.get("involvedObject") or {}).get("uid", "")
+            messages.setdefault(uid, set()).add(event.get("message", ""))
+    problems = []
+    for pod in pending:
+        meta = pod.get("metadata") or {}
+        name, uid = meta.get("name"), meta.get("uid", "")
+        condition = _condition(pod, "PodScheduled")
+        if condition is None or condition.get("status") != "False":
+            problems.append(f"pending pod {name!r} has no PodScheduled=False condition")
+            continue
+        reason, message = condition.get("reason"), condition.get("message") or ""
+        if reason == "Unschedulable":
+            match = _FIT_ERROR.match(message)
+            if match is None or int(match.group(1)) != node_count:
+                problems.append(
+                    f"pod {name!r}: message {message!r} is not '0/{node_count} nodes are "
+                    "available: ...'"
+                )
+        elif reason != "SchedulerError":
+            problems.append(f"pod {name!r}: PodScheduled reason {reason!r}")
+        if message not in messages.get(uid, set()):
+            problems.append(f"pod {name!r}: no FailedScheduling event says {message!r}")
+    return holds_if(problems, checked=len(pending))

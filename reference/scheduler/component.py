@@ -1,0 +1,580 @@
+"""kube-scheduler as a component: informers, the scheduling queue, the assume cache, binding and failure reporting.
+
+Contract (spec/scheduler.md, section 5; upstream pkg/scheduler/schedule_one.go, eventhandlers.go,
+backend/cache):
+- ``start()`` watches nodes and pods. A pod without ``spec.nodeName``, not
+  being deleted, whose ``spec.schedulerName`` is this scheduler's, is added to
+  the ``SchedulingQueue`` (an update replaces it there; a delete, a binding
+  seen by the informer or a deletionTimestamp takes it out).
+- Whenever the queue has a pod ready, one scheduling cycle runs on the loop at
+  the current instant (one pod per callback); timers wake the scheduler when a
+  backoff ends and every 30 s to flush pods parked longer than 300 s.
+- A cycle runs ``schedule_one`` over the scheduler's view: the nodes of the
+  informer, the assigned pods of the informer, and the pods this scheduler
+  bound that the informer does not show bound yet (the assume cache), so two
+  pods are never both placed on a node that can hold one.
+- A chosen node is bound through ``pods/binding``. Accepted: the pod stays
+  assumed until the informer shows it bound, and a Normal event Scheduled
+  "Successfully assigned <ns>/<name> to <node>" is recorded. Refused: the pod
+  is forgotten from the assume cache and requeued with backoff, as a
+  scheduler error.
+- No node fits: a Warning event FailedScheduling with upstream's message
+  (``0/N nodes are available: <histogram>. preemption: 0/N nodes are
+  available: <histogram>.``), the PodScheduled condition False with reason
+  Unschedulable and that message written through ``pods/status`` (only when it
+  changed), and the pod parked among the unschedulable pods. An error (no
+  nodes at all, a refused binding) gives reason SchedulerError and backoff.
+- A node added, a node update that changes what scheduling reads
+  (unschedulable, allocatable, labels, taints, conditions, annotations), and an
+  assigned pod deleted move the parked pods back (``on_cluster_event``).
+- Failed requests never raise out of a loop callback; ``stop()`` stops the
+  informers and cancels every timer, after which nothing of it runs.
+Preemption itself is not modelled: the preemption part of the message is
+computed (which nodes preemption could not help, and why), but lower-priority
+pods are never evicted.
+The behaviour a deliberately broken scheduler changes sits in small methods:
+``wants``, ``run_cycle``, ``assume``, ``bind``, ``bound``, ``set_condition``
+and ``on_cluster_event``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from kubeprop.reference.client import NORMAL, WARNING, Informers
+from kubeprop.reference.client.informer import key_of
+from kubeprop.reference.loop import EventLoop, Handle
+from kubeprop.reference.scheduler import queue as queueing
+from kubeprop.reference.scheduler.framework import (
+    Code,
+    CycleState,
+    InvalidInput,
+    Profile,
+    ScheduleResult,
+    Snapshot,
+    Status,
+    run_filters,
+    schedule_one,
+)
+from kubeprop.reference.scheduler.plugins import default_profile
+from kubeprop.reference.scheduler.queue import QueuedPodInfo, SchedulingQueue, pod_key
+from kubeprop.spec.api import dump, load
+from kubeprop.spec.api.core import Node, Pod
+from kubeprop.spec.api.meta import ObjectMeta
+from kubeprop.spec.contracts import Response
+
+Manifest = dict[str, Any]
+
+COMPONENT = "default-scheduler"
+# flushUnschedulablePodsLeftover runs every 30 s.
+UNSCHEDULABLE_FLUSH_PERIOD = 30.0
+# v1.PodReasonUnschedulable / v1.PodReasonSchedulerError.
+REASON_UNSCHEDULABLE = "Unschedulable"
+REASON_SCHEDULER_ERROR = "SchedulerError"
+# The default binder's plugin name, as it appears in a refused binding's message.
+DEFAULT_BINDER = "DefaultBinder"
+# Events and conditions longer than this are truncated (upstream truncateMessage).
+MESSAGE_LIMIT = 1024
+NOT_HELPFUL = "Preemption is not helpful for scheduling"
+NO_VICTIMS = "No preemption victims found for incoming pod"
+
+
+@attrs.frozen
+class Decision:
+    """One scheduling cycle as the scheduler saw and ended it (what the suite checks)."""
+
+    at: float  # simulated time of the cycle
+    pod: Pod  # the pod scheduled, as popped
+    snapshot: Snapshot  # the scheduler's view: informer cache plus assumed pods
+    result: ScheduleResult
+    bound: bool | None  # None: no node chosen; True: binding accepted; False: refused
+    message: str = ""  # the FailedScheduling message, "" when bound
+
+
+def _uid(pod: Pod) -> str:
+    return (pod.metadata.uid if pod.metadata else None) or ""
+
+
+def _assigned(pod: Pod) -> bool:
+    return bool(pod.spec and pod.spec.node_name)
+
+
+def _terminal(pod: Pod) -> bool:
+    return bool(pod.status and pod.status.phase in ("Succeeded", "Failed"))
+
+
+def _terminating(pod: Pod) -> bool:
+    return bool(pod.metadata and pod.metadata.deletion_timestamp)
+
+
+def _pod_updated(old: Manifest, new: Manifest) -> bool:
+    """Whether more than the status and bookkeeping changed (upstream isPodUpdated)."""
+
+    def strip(manifest: Manifest) -> Manifest:
+        meta = {
+            k: v
+            for k, v in (manifest.get("metadata") or {}).items()
+            if k not in ("resourceVersion", "generation", "managedFields", "finalizers")
+        }
+        return {**manifest, "metadata": meta, "status": None}
+
+    return strip(old) != strip(new)
+
+
+def _typed(manifest: Manifest) -> Any:
+    """The typed object of a cached manifest, or None if it cannot be read."""
+    try:
+        return load(manifest)
+    except Exception:  # noqa: BLE001 - a manifest the model cannot read is skipped
+        return None
+
+
+def truncate(message: str) -> str:
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    return message[: MESSAGE_LIMIT - 3] + "..."
+
+
+def histogram_message(node_count: int, reasons: Mapping[str, tuple[str, ...]]) -> str:
+    """``0/N nodes are available: <sorted "count reason" list>.`` (FitError.Error)."""
+    counts: dict[str, int] = {}
+    for node_reasons in reasons.values():
+        for reason in node_reasons:
+            counts[reason] = counts.get(reason, 0) + 1
+    parts = sorted(f"{count} {reason}" for reason, count in counts.items())
+    return f"0/{node_count} nodes are available: {', '.join(parts)}."
+
+
+def node_statuses(profile: Profile, pod: Pod, snapshot: Snapshot) -> dict[str, Status]:
+    """Every node the pod does not fit, with the status of the filter that rejected it."""
+    state = CycleState()
+    nodes = snapshot.node_infos
+    for plugin in profile.at("pre_filter"):
+        status = plugin.pre_filter(state, pod, nodes).with_plugin(plugin.name)
+        if status.is_skip():
+            state.skip_filter_plugins.add(plugin.name)
+        elif not status.is_success():
+            return {info.name: status for info in nodes}
+    found = {}
+    for info in nodes:
+        status = run_filters(profile, state, pod, info)
+        if not status.is_success():
+            found[info.name] = status
+    return found
+
+
+def preemption_message(
+    profile: Profile, pod: Pod, snapshot: Snapshot, statuses: Mapping[str, Status]
+) -> str:
+    """DefaultPreemption's PostFilter message when it finds no candidate, "" if one exists.
+
+    A node rejected as UnschedulableAndUnresolvable is one preemption cannot help;
+    one merely Unschedulable is tried without its lower-priority pods: none, or
+    still no fit, and it is no candidate either.
+    """
+    if pod.spec is not None and pod.spec.preemption_policy == "Never":
+        return "preemption: not eligible due to preemptionPolicy=Never."
+    priority = queueing.pod_priority(pod)
+    reasons: dict[str, tuple[str, ...]] = {}
+    for info in snapshot.node_infos:
+        status = statuses.get(info.name)
+        if status is None or status.code is not Code.UNSCHEDULABLE:
+            reasons[info.name] = (NOT_HELPFUL,)
+            continue
+        kept = [p for p in info.pods if queueing.pod_priority(p) >= priority]
+        if len(kept) == len(info.pods):
+            reasons[info.name] = (NO_VICTIMS,)
+            continue
+        without = Snapshot.of([info.node], kept)
+        still = node_statuses(profile, pod, without).get(info.name)
+        if still is None:
+            return ""  # a candidate: upstream would preempt (not modelled)
+        reasons[info.name] = still.reasons
+    return "preemption: " + histogram_message(len(snapshot.node_infos), reasons)
+
+
+def _node_scheduling_view(node: Node) -> tuple:
+    """What scheduling reads of a node (upstream nodeSchedulingPropertiesChange)."""
+    manifest = dump(node)
+    spec, status = manifest.get("spec") or {}, manifest.get("status") or {}
+    meta = manifest.get("metadata") or {}
+    conditions = [
+        {k: v for k, v in c.items() if k != "lastHeartbeatTime"}
+        for c in status.get("conditions") or []
+    ]
+    return (
+        bool(spec.get("unschedulable")),
+        status.get("allocatable"),
+        meta.get("labels"),
+        spec.get("taints"),
+        conditions,
+        meta.get("annotations"),
+    )
+
+
+@attrs.define(eq=False)
+class Scheduler:
+    """kube-scheduler: one profile, its queue, its cache, bound to the API server by a connection."""
+
+    connection: Any = attrs.field(kw_only=True)  # answers request(...) like ApiServer
+    loop: EventLoop = attrs.field(kw_only=True)
+    recorder: Any = attrs.field(kw_only=True)  # an EventRecorder, component "default-scheduler"
+    watch_latency: float = attrs.field(default=0.1, kw_only=True)
+    profile: Profile = attrs.field(factory=default_profile, kw_only=True)
+    scheduler_name: str = attrs.field(default="default-scheduler", kw_only=True)
+    seed: int = attrs.field(default=0, kw_only=True)
+    pod_initial_backoff: float = attrs.field(
+        default=queueing.POD_INITIAL_BACKOFF_SECONDS, kw_only=True
+    )
+    pod_max_backoff: float = attrs.field(default=queueing.POD_MAX_BACKOFF_SECONDS, kw_only=True)
+    # Called with every Decision (the suite's window on the scheduler's view).
+    observer: Callable[[Decision], object] | None = attrs.field(default=None, kw_only=True)
+
+    # The pending pods this scheduler is responsible for (activeQ, backoffQ, parked).
+    queue: SchedulingQueue = attrs.field(init=False)
+    # select_host's tie-breaking randomness: random.Random(seed).
+    rng: random.Random = attrs.field(init=False)
+    # node name -> the node as the informer shows it.
+    nodes: dict[str, Node] = attrs.field(init=False, factory=dict)
+    # pod key -> an assigned, non-terminal pod as the informer shows it.
+    assigned: dict[str, Pod] = attrs.field(init=False, factory=dict)
+    # pod key -> a pod this scheduler bound (spec.nodeName set) that the informer
+    # does not show bound yet; counted on its node (SCHEDULER-NO-OVERCOMMIT).
+    assumed: dict[str, Pod] = attrs.field(init=False, factory=dict)
+    _informers: Informers | None = attrs.field(init=False, default=None)
+    _next_cycle: Handle | None = attrs.field(init=False, default=None)  # the pending cycle
+    _next_flush: Handle | None = attrs.field(init=False, default=None)  # the 30 s flush
+    stopped: bool = attrs.field(init=False, default=False)  # after stop() nothing runs
+
+    def __attrs_post_init__(self) -> None:
+        self.queue = SchedulingQueue(
+            pod_initial_backoff_seconds=self.pod_initial_backoff,
+            pod_max_backoff_seconds=self.pod_max_backoff,
+        )
+        self.rng = random.Random(self.seed)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._informers is not None or self.stopped:
+            return
+        self._informers = Informers(self.connection, self.loop, poll_interval=self.watch_latency)
+        nodes = self._informers.informer("nodes")
+        nodes.add_handler(self._on_node_add, self._on_node_update, self._on_node_delete)
+        pods = self._informers.informer("pods")
+        pods.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
+        self._informers.start()
+        self._next_flush = self.loop.call_later(UNSCHEDULABLE_FLUSH_PERIOD, self._flush)
+        self._arm()
+
+    def stop(self) -> None:
+        self.stopped = True
+        if self._informers is not None:
+            self._informers.stop()
+        for handle in (self._next_cycle, self._next_flush):
+            if handle is not None:
+                self.loop.cancel(handle)
+        self._next_cycle = self._next_flush = None
+
+    # -- the view ----------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The nodes of the informer with its assigned pods and the assumed ones."""
+        pods = dict(self.assigned)
+        for key, pod in self.assumed.items():
+            pods.setdefault(key, pod)
+        nodes = [self.nodes[name] for name in sorted(self.nodes)]
+        return Snapshot.of(nodes, [pods[key] for key in sorted(pods)])
+
+    def wants(self, pod: Pod) -> bool:
+        """Whether the pod belongs in the queue: unassigned, not being deleted, not
+        terminal, and naming this scheduler."""
+        return (
+            not _assigned(pod)
+            and not _terminating(pod)
+            and not _terminal(pod)
+            and self.responsible_for(pod)
+        )
+
+    def responsible_for(self, pod: Pod) -> bool:
+        name = (pod.spec.scheduler_name if pod.spec else None) or "default-scheduler"
+        return name == self.scheduler_name
+
+    # -- overridable steps ---------------------------------------------------------------
+
+    def run_cycle(self, pod: Pod, snapshot: Snapshot) -> ScheduleResult:
+        return schedule_one(self.profile, pod, snapshot, self.rng)
+
+    def assume(self, pod: Pod, node_name: str) -> None:
+        """Count the pod on its node until the informer shows it bound (upstream AssumePod)."""
+        spec = attrs.evolve(pod.spec, node_name=node_name)
+        self.assumed[pod_key(pod)] = attrs.evolve(pod, spec=spec)
+
+    def forget(self, pod: Pod) -> None:
+        self.assumed.pop(pod_key(pod), None)
+
+    def bind(self, pod: Pod, node_name: str) -> Response:
+        meta = pod.metadata or ObjectMeta()
+        body = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": meta.name, "namespace": meta.namespace, "uid": meta.uid},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node_name},
+        }
+        return self.connection.request(
+            "create",
+            "pods",
+            namespace=meta.namespace,
+            name=meta.name,
+            subresource="binding",
+            body=body,
+        )
+
+    def bound(self, info: QueuedPodInfo) -> None:
+        """The binding was accepted: the pod leaves the queue."""
+        self.queue.done(info.key)
+
+    def set_condition(self, pod: Pod, reason: str, message: str) -> None:
+        """PodScheduled False with ``reason`` and ``message``, unless already so."""
+        manifest = dump(pod)
+        conditions = list((manifest.get("status") or {}).get("conditions") or [])
+        old = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
+        generation = (manifest.get("metadata") or {}).get("generation")
+        wanted = ("False", reason, message, generation)
+        if (
+            old
+            and (
+                old.get("status"),
+                old.get("reason"),
+                old.get("message"),
+                old.get("observedGeneration"),
+            )
+            == wanted
+        ):
+            return
+        condition = {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": reason,
+            "message": message,
+            # PodObservedGenerationTracking (beta, on by default since v1.34).
+            "observedGeneration": generation,
+            "lastProbeTime": None,
+            "lastTransitionTime": (
+                old.get("lastTransitionTime")
+                if old and old.get("status") == "False"
+                else self.loop.clock.timestamp()
+            ),
+        }
+        conditions = [c for c in conditions if c.get("type") != "PodScheduled"] + [condition]
+        meta = pod.metadata or ObjectMeta()
+        self.connection.request(
+            "patch",
+            "pods",
+            namespace=meta.namespace,
+            name=meta.name,
+            subresource="status",
+            body={"status": {"conditions": conditions}},
+            params={"contentType": "application/merge-patch+json"},
+        )
+
+    def on_cluster_event(self, event: str) -> None:
+        """A change that may make parked pods schedulable: retry them all."""
+        self.queue.move_all_to_active_or_backoff(event, self.loop.now)
+
+    # -- one cycle -------------------------------------------------------------------------
+
+    def _cycle(self) -> None:
+        self._next_cycle = None
+        if self.stopped:
+            return
+        info = self.queue.pop(self.loop.now)
+        if info is not None:
+            self._schedule(info)
+        self._arm()
+
+    def _schedule(self, info: QueuedPodInfo) -> None:
+        pod, now = info.pod, self.loop.now
+        if _terminating(pod) or pod_key(pod) in self.assumed:
+            self.queue.done(info.key)  # skipPodSchedule
+            return
+        snapshot = self.snapshot()
+        try:
+            result = self.run_cycle(pod, snapshot)
+        except InvalidInput as problem:  # a pod or node the plugins cannot read
+            result = ScheduleResult(node_name=None, status=Status(Code.ERROR, (str(problem),)))
+        if result.node_name is None:
+            message = self._unschedulable(info, snapshot, result)
+            self._observe(Decision(now, pod, snapshot, result, None, message))
+            return
+        self.assume(pod, result.node_name)
+        answer = self.bind(pod, result.node_name)
+        if answer.ok:
+            self.bound(info)
+            meta = pod.metadata or ObjectMeta()
+            self.recorder.event(
+                self._reference(pod),
+                NORMAL,
+                "Scheduled",
+                f"Successfully assigned {meta.namespace}/{meta.name} to {result.node_name}",
+            )
+            self._observe(Decision(now, pod, snapshot, result, True))
+            return
+        self.forget(pod)
+        detail = (answer.body or {}).get("message", "") if isinstance(answer.body, dict) else ""
+        message = f'running Bind plugin "{DEFAULT_BINDER}": {detail}'
+        self._failed(info, REASON_SCHEDULER_ERROR, message, frozenset())
+        self._observe(Decision(now, pod, snapshot, result, False, message))
+
+    def _unschedulable(
+        self, info: QueuedPodInfo, snapshot: Snapshot, result: ScheduleResult
+    ) -> str:
+        pod = info.pod
+        if not result.status.is_rejected():
+            message = result.status.message() or "scheduling failed"
+            self._failed(info, REASON_SCHEDULER_ERROR, message, frozenset())
+            return message
+        statuses = node_statuses(self.profile, pod, snapshot)
+        message = result.status.message()
+        preemption = preemption_message(self.profile, pod, snapshot, statuses)
+        if preemption:
+            message = f"{message} {preemption}"
+        plugins = frozenset(s.plugin for s in statuses.values() if s.plugin) or frozenset(
+            {result.status.plugin or "Unknown"}
+        )
+        self._failed(info, REASON_UNSCHEDULABLE, message, plugins)
+        return message
+
+    def _failed(
+        self, info: QueuedPodInfo, reason: str, message: str, plugins: frozenset[str]
+    ) -> None:
+        """handleSchedulingFailure: requeue (if still pending), event, condition."""
+        pod = info.pod
+        if pod_key(pod) in self.queue.in_flight and pod_key(pod) not in self.assigned:
+            self.queue.add_unschedulable(info, self.loop.now, plugins)
+        else:
+            self.queue.done(info.key)
+        message = truncate(message)
+        self.recorder.event(self._reference(pod), WARNING, "FailedScheduling", message)
+        self.set_condition(pod, reason, message)
+
+    def _observe(self, decision: Decision) -> None:
+        if self.observer is not None:
+            self.observer(decision)
+
+    @staticmethod
+    def _reference(pod: Pod) -> Manifest:
+        meta = pod.metadata or ObjectMeta()
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": meta.name,
+                "namespace": meta.namespace,
+                "uid": meta.uid,
+                "resourceVersion": meta.resource_version,
+            },
+        }
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def _ready(self) -> bool:
+        """Whether pop would return a pod now (activeQ, or a rejected pod in backoffQ)."""
+        self.queue.flush_backoff_completed(self.loop.now)
+        return bool(self.queue.active) or any(
+            info.unschedulable_plugins for info in self.queue.backoff.values()
+        )
+
+    def _arm(self) -> None:
+        """Schedule the next cycle: now if a pod is ready, else when the first backoff ends."""
+        if self.stopped:
+            return
+        if self._ready():
+            when = self.loop.now
+        else:
+            ends = [
+                self.queue.backoff_expiry(info) + queueing.BACKOFF_ORDERING_WINDOW
+                for info in self.queue.backoff.values()
+            ]
+            if not ends:
+                return
+            when = max(min(ends), self.loop.now)
+        if self._next_cycle is not None:
+            if self._next_cycle.when <= when:
+                return
+            self.loop.cancel(self._next_cycle)
+        self._next_cycle = self.loop.call_at(when, self._cycle)
+
+    def _flush(self) -> None:
+        self._next_flush = None
+        if self.stopped:
+            return
+        self.queue.flush(self.loop.now)
+        self._next_flush = self.loop.call_later(UNSCHEDULABLE_FLUSH_PERIOD, self._flush)
+        self._arm()
+
+    # -- informer handlers -------------------------------------------------------------------
+
+    def _on_node_add(self, manifest: Manifest) -> None:
+        node = _typed(manifest)
+        if node is None or node.metadata is None or not node.metadata.name:
+            return
+        self.nodes[node.metadata.name] = node
+        self.on_cluster_event(queueing.NODE_ADD)
+        self._arm()
+
+    def _on_node_update(self, old: Manifest, new: Manifest) -> None:
+        node = _typed(new)
+        if node is None or node.metadata is None or not node.metadata.name:
+            return
+        before = self.nodes.get(node.metadata.name)
+        self.nodes[node.metadata.name] = node
+        if before is None:
+            self.on_cluster_event(queueing.NODE_ADD)
+        elif _node_scheduling_view(before) != _node_scheduling_view(node):
+            self.on_cluster_event(queueing.NODE_UPDATE)
+        self._arm()
+
+    def _on_node_delete(self, manifest: Manifest) -> None:
+        self.nodes.pop(str((manifest.get("metadata") or {}).get("name")), None)
+
+    def _on_pod_add(self, manifest: Manifest) -> None:
+        self._on_pod_update(None, manifest)
+
+    def _on_pod_update(self, old: Manifest | None, new: Manifest) -> None:
+        pod = _typed(new)
+        if pod is None:
+            return
+        key = pod_key(pod)
+        if _assigned(pod):
+            self.assumed.pop(key, None)  # confirmed: the informer shows it bound
+            if _terminal(pod):
+                if self.assigned.pop(key, None) is not None:
+                    self.on_cluster_event(queueing.POD_DELETE)
+            else:
+                self.assigned[key] = pod
+        if not self.wants(pod):
+            self.queue.delete(pod)
+        elif key in self.queue.unschedulable and old is not None and not _pod_updated(old, new):
+            # Only the status changed (our own condition, say): it stays parked.
+            self.queue.unschedulable[key] = attrs.evolve(self.queue.unschedulable[key], pod=pod)
+        else:
+            self.queue.add(pod, self.loop.now)
+        self._arm()
+
+    def _on_pod_delete(self, manifest: Manifest) -> None:
+        key = key_of(manifest)
+        pod = _typed(manifest)
+        if pod is None:
+            namespace, _, name = key.partition("/")
+            pod = Pod(metadata=ObjectMeta(name=name, namespace=namespace))
+        self.queue.delete(pod)
+        was_assigned = self.assigned.pop(key, None) is not None
+        was_assumed = self.assumed.pop(key, None) is not None
+        if was_assigned or was_assumed or _assigned(pod):
+            self.on_cluster_event(queueing.POD_DELETE)
+        self._arm()
