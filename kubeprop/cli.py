@@ -108,7 +108,56 @@ def build_parser() -> argparse.ArgumentParser:
         help="run in N processes with pytest-xdist (a number, or 'auto')",
     )
     conform.set_defaults(run=run_conform)
+    _add_cluster_commands(commands)
     return parser
+
+
+def _add_cluster_commands(commands) -> None:
+    simulate = commands.add_parser(
+        "simulate",
+        help="run manifests on a simulated cluster",
+        description="Run manifests on a simulated cluster (API server, scheduler, "
+        "controllers, kubelets on a simulated clock) and print the event timeline, "
+        "then the pods as 'kubectl get pods -o wide' shows them.",
+    )
+    simulate.add_argument("files", nargs="+", metavar="FILE", help="YAML or JSON manifests")
+    simulate.add_argument("--nodes", type=_count, default=3, metavar="N", help="nodes (default: 3)")
+    simulate.add_argument(
+        "--seed", type=_count, default=0, metavar="S", help="random seed (default: 0)"
+    )
+    simulate.add_argument(
+        "--for",
+        dest="seconds",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="simulated seconds to run after applying (default: 60)",
+    )
+    simulate.set_defaults(run=run_simulate)
+    replay = commands.add_parser(
+        "replay",
+        help="run a saved failing history again",
+        description="Run a cluster history saved by the suite (YAML) again, with the "
+        "same checks; exit 1 if an invariant fails.",
+    )
+    replay.add_argument("file", metavar="FILE", help="a history YAML file")
+    replay.set_defaults(run=run_replay)
+
+
+def _count(value: str) -> int:
+    if value.isdigit():
+        return int(value)
+    raise argparse.ArgumentTypeError(f"invalid value {value!r}: must be a non-negative integer")
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds >= 0 and seconds < float("inf"):
+        return seconds
+    raise argparse.ArgumentTypeError(f"invalid value {value!r}: must be a number of seconds >= 0")
 
 
 def _workers(value: str) -> str:
@@ -285,3 +334,55 @@ def run_conform(args: argparse.Namespace) -> int:
     import pytest
 
     return int(pytest.main(pytest_arguments(args)))
+
+
+# -- kubeprop simulate / replay ------------------------------------------------
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from kubeprop import tables
+    from kubeprop.reference.cluster import Cluster, ClusterError
+    from kubeprop.spec.api import io
+    from kubeprop.spec.api.errors import ManifestError
+
+    manifests = []
+    for path in args.files:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                manifests += io.load_documents(handle.read(), path)
+        except OSError as error:
+            raise UsageError(f"cannot read {path}: {error.strerror}") from None
+        except ManifestError as error:
+            raise UsageError(str(error)) from None
+    try:
+        cluster = Cluster.create(nodes=args.nodes, seed=args.seed)
+    except ClusterError as error:
+        raise UsageError(str(error)) from None
+    cluster.advance(1.0)  # the kubelets register their nodes
+    failed = 0
+    for label, answer in cluster.apply(manifests):
+        if answer.ok:
+            print(f"{label} {'created' if answer.code == 201 else 'configured'}")
+        else:
+            failed += 1
+            message = (answer.body or {}).get("message", answer.code)
+            print(f"Error from server ({answer.reason}): {message}", file=sys.stderr)
+    cluster.advance(args.seconds)
+    print(f"\n# {args.nodes} nodes, seed {args.seed}, {cluster.now:g} s simulated\n")
+    print(tables.events_table(cluster.events()))
+    print()
+    deployments = cluster.list("deployments")
+    if deployments:
+        print(tables.deployments_table(deployments, cluster.now))
+        print()
+    print(tables.pods_table(cluster.list("pods"), cluster.now))
+    return 1 if failed else 0
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from kubeprop.conformance.replay import replay_file
+
+    try:
+        return replay_file(args.file, sys.stdout)
+    except ValueError as error:
+        raise UsageError(str(error)) from None

@@ -233,7 +233,10 @@ class Cluster:
         kind = manifest.get("kind")
         res = lookup_kind(manifest.get("apiVersion"), kind)
         meta = manifest.get("metadata") or {}
-        label = f"{str(kind).lower()}/{meta.get('name') or meta.get('generateName', '')}"
+        name = meta.get("name") or meta.get("generateName", "")
+        label = f"{str(kind).lower()}/{name}"
+        if res is not None and res.group:
+            label = f"{res.kind.lower()}.{res.group}/{name}"  # as kubectl: deployment.apps/web
         if res is None:
             status = {
                 "kind": "Status",
@@ -506,6 +509,8 @@ class Cluster:
         """Compact the store at its current revision (what the API server does every 5 min)."""
         store = self.server.store
         revision = store.revision
+        if revision <= store.compact_revision:
+            return revision  # nothing written since the last compaction
         self.trace()  # a compaction cancels the trace's watch: read it first, then watch again
         store.compact(revision)
         self._watch_store(revision + 1)

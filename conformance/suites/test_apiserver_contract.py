@@ -187,6 +187,7 @@ class ApiServerMachine(RuleBasedStateMachine):
         if state != "active":
             return
         check("APISERVER-GENERATE-NAME", body, answer)
+        check("NODELIFECYCLE-DEFAULT-TOLERATIONS", answer)
         if name is not None:
             check("APISERVER-ALREADY-EXISTS", answer, existed)
         if answer.ok:

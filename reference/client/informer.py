@@ -18,6 +18,9 @@ Contract (spec/client.md):
 - Once the watch is drained and nothing is written, the cache equals a fresh
   list (CLIENT-INFORMER-CONVERGES).
 - Handlers and listers get private copies: nothing outside can change the cache.
+  The objects a watch's ``poll`` returns belong to the informer (the API
+  server's watch decodes each delivery afresh; so does any HTTP client), so
+  they are cached without a copy.
 - A failed list or watch (any error answer) is retried at the next poll; the
   informer never raises out of the loop for an answer of the API server.
 """
@@ -252,9 +255,9 @@ class Informer:
                 continue
             key = key_of(obj)
             if kind in ("ADDED", "MODIFIED"):
-                self._store(key, copy.deepcopy(obj))
+                self._store(key, obj)  # a watch hands over objects of its own
             elif kind == "DELETED":
-                self._forget(key, copy.deepcopy(obj))
+                self._forget(key, obj)
             self.last_resource_version = resource_version(obj)
 
     # ------------------------------------------------------------------ the cache

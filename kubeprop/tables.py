@@ -1,0 +1,161 @@
+"""What ``kubeprop simulate`` prints: the views a user reads with kubectl.
+
+Contract: pure functions of manifests and the simulated time.
+- ``events_table`` is ``kubectl get events`` in the order things happened:
+  TIME (simulated seconds since the cluster started, when the event was first
+  seen), TYPE, REASON, OBJECT (kind/name, lower case), MESSAGE (with
+  ``(x N over ...)`` for an aggregated event, as kubectl shows the count).
+- ``pods_table`` is ``kubectl get pods -o wide``: NAME, READY (ready/total
+  containers), STATUS (as kubectl computes it: Terminating, a container's
+  waiting or terminated reason, Init:N/M, else the phase), RESTARTS, AGE, IP,
+  NODE, NOMINATED NODE, READINESS GATES.
+- ``deployments_table`` is ``kubectl get deployments``: NAME, READY,
+  UP-TO-DATE, AVAILABLE, AGE.
+- Ages are kubectl's human durations (``45s``, ``2m30s``, ``12m``, ``3h``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kubeprop.reference.clock import parse_timestamp
+
+Manifest = dict[str, Any]
+
+
+def human_duration(seconds: float) -> str:
+    """kubectl's duration: seconds below 2 min, then minutes (and seconds below 10 min)."""
+    seconds = max(int(seconds), 0)
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 10:
+        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 8:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    return f"{hours // 24}d"
+
+
+def _table(header: Sequence[str], rows: list[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+        lines.append("   ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _instant(event: Manifest) -> tuple[float, int]:
+    """When an event was first seen: its timestamp and the nanoseconds in its name."""
+    name = event["metadata"]["name"]
+    try:
+        nanos = int(name.rsplit(".", 1)[1], 16)
+    except (IndexError, ValueError):
+        nanos = 0
+    return parse_timestamp(event.get("firstTimestamp") or "2026-01-01T00:00:00Z"), nanos
+
+
+def events_table(events: Sequence[Manifest]) -> str:
+    rows = []
+    for event in sorted(events, key=_instant):
+        involved = event.get("involvedObject") or {}
+        message = str(event.get("message") or "")
+        count = int(event.get("count") or 1)
+        if count > 1:
+            first = parse_timestamp(event.get("firstTimestamp"))
+            last = parse_timestamp(event.get("lastTimestamp") or event.get("firstTimestamp"))
+            message += f" (x{count} over {human_duration(last - first)})"
+        rows.append(
+            (
+                f"{_instant(event)[1] / 1e9:.1f}s",
+                event.get("type", ""),
+                event.get("reason", ""),
+                f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
+                message,
+            )
+        )
+    return _table(("TIME", "TYPE", "REASON", "OBJECT", "MESSAGE"), rows)
+
+
+def pod_status(pod: Manifest) -> str:
+    """The STATUS column of ``kubectl get pods``."""
+    status = pod.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or "Unknown"
+    inits = status.get("initContainerStatuses") or []
+    for i, item in enumerate(inits):
+        state = item.get("state") or {}
+        if "terminated" in state and state["terminated"].get("exitCode") == 0:
+            continue
+        if "waiting" in state and state["waiting"].get("reason") not in (None, "PodInitializing"):
+            reason = f"Init:{state['waiting']['reason']}"
+        else:
+            reason = f"Init:{i}/{len((pod.get('spec') or {}).get('initContainers') or [])}"
+        break
+    else:
+        running = False
+        for item in reversed(status.get("containerStatuses") or []):
+            state = item.get("state") or {}
+            if state.get("waiting", {}).get("reason"):
+                reason = state["waiting"]["reason"]
+            elif state.get("terminated", {}).get("reason"):
+                reason = state["terminated"]["reason"]
+            elif "terminated" in state:
+                code = state["terminated"].get("exitCode")
+                reason = f"ExitCode:{code}"
+            elif "running" in state and item.get("ready"):
+                running = True
+        if running and reason == "Completed":
+            reason = "Running"
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        reason = "Terminating"
+    return reason
+
+
+def pods_table(pods: Sequence[Manifest], now: float) -> str:
+    rows = []
+    for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
+        status = pod.get("status") or {}
+        containers = (pod.get("spec") or {}).get("containers") or []
+        statuses = status.get("containerStatuses") or []
+        ready = sum(1 for s in statuses if s.get("ready"))
+        restarts = sum(int(s.get("restartCount") or 0) for s in statuses)
+        created = parse_timestamp(pod["metadata"].get("creationTimestamp"))
+        rows.append(
+            (
+                pod["metadata"]["name"],
+                f"{ready}/{len(containers)}",
+                pod_status(pod),
+                str(restarts),
+                human_duration(now - created),
+                status.get("podIP") or "<none>",
+                (pod.get("spec") or {}).get("nodeName") or "<none>",
+                status.get("nominatedNodeName") or "<none>",
+                "<none>",
+            )
+        )
+    header = ("NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE")
+    return _table((*header, "NOMINATED NODE", "READINESS GATES"), rows)
+
+
+def deployments_table(deployments: Sequence[Manifest], now: float) -> str:
+    rows = []
+    for deployment in sorted(deployments, key=lambda d: d["metadata"]["name"]):
+        status = deployment.get("status") or {}
+        replicas = (deployment.get("spec") or {}).get("replicas", 1)
+        created = parse_timestamp(deployment["metadata"].get("creationTimestamp"))
+        rows.append(
+            (
+                deployment["metadata"]["name"],
+                f"{status.get('readyReplicas', 0)}/{replicas}",
+                str(status.get("updatedReplicas", 0)),
+                str(status.get("availableReplicas", 0)),
+                human_duration(now - created),
+            )
+        )
+    return _table(("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"), rows)
