@@ -174,8 +174,11 @@ class Run:
     seen_versions: dict[str, int] = attrs.field(init=False, factory=dict)
     # workload uid -> [(time, replicas)] whenever it changed (CLUSTER-ROLLOUT-MAX-SURGE).
     replicas_log: dict[str, list[tuple[float, int]]] = attrs.field(init=False, factory=dict)
-    # deployment uid -> replicas it was fully available at, since the last disruption.
+    # deployment uid -> replicas it was fully available at (while nothing was disrupted).
     available_at: dict[str, int] = attrs.field(init=False, factory=dict)
+    # True from the first fault, pod deletion or node removal on: the consequences of a
+    # dead node (its pods going unready, evicted) come at any later time.
+    disrupted: bool = attrs.field(init=False, default=False)
     # containers killed by a fault (CLUSTER-CONTAINERS-RESTARTED).
     kills: list[rules.Kill] = attrs.field(init=False, factory=list)
     nodes_before: list[Manifest] = attrs.field(init=False, factory=list)  # at the last check
@@ -196,7 +199,8 @@ class Run:
         self.steps.append(step)
         ACTIONS[step.action](self, **step.args)
         if step.action in FAULTS or step.action in ("delete_pod", "remove_node"):
-            self.available_at.clear()  # a disruption: availability is not promised now
+            self.disrupted = True  # availability is not promised from now on
+            self.available_at.clear()
 
     def node_names(self, *, up: bool | None = None) -> list[str]:
         hosts = self.cluster.hosts
@@ -277,6 +281,8 @@ class Run:
             owner = rs_owner.get(rules.controller_uid(pod))
             if owner and rules.is_active(pod) and rules.is_ready(pod):
                 available[owner] = available.get(owner, 0) + 1
+        if self.disrupted:
+            return
         for deployment in deployments:
             uid, replicas = deployment["metadata"]["uid"], rules._replicas(deployment)
             if self.available_at.get(uid) not in (None, replicas):

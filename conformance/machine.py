@@ -47,6 +47,8 @@ STRATEGIES = (
 )
 MAX_NODES = 5
 TIME_STEPS = (1, 5, 30, 120)
+# The first workload gets this long to start (pull 1.7 s, scheduling and status well under 1 s).
+STARTUP_SECONDS = 5
 
 
 def deployment(name: str, replicas: int, image: str, strategy: dict) -> dict:
@@ -200,8 +202,9 @@ class ClusterMachine(Nemesis, RuleBasedStateMachine):
         strategy=st.sampled_from(STRATEGIES),
     )
     def first_deployment(self, replicas, image, strategy):
-        """Every history starts with a workload, so that most of them have one to keep."""
+        """Every history starts with a workload running, so that there is one to keep."""
         self.apply_deployment(DEPLOYMENTS[0], replicas, image, strategy)
+        self.do(Step("advance", {"seconds": STARTUP_SECONDS}))
 
     @rule(
         name=st.sampled_from(DEPLOYMENTS),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from kubeprop.conformance import profiles
@@ -19,6 +20,9 @@ from kubeprop.conformance.machine import ClusterMachine
 from kubeprop.conformance.replay import replay_text
 
 MAX_SHRUNK_STEPS = 10
+# Short histories: every failing attempt settles for up to 15 simulated minutes, so
+# shrinking long ones is what costs; 12 steps leave room for every bug here.
+HUNT = settings(profiles.mutant_hunt(40, shrink=True), stateful_step_count=12)
 
 CASES = [
     # (mutant, role, invariants that may catch it)
@@ -53,7 +57,7 @@ def test_the_cluster_suite_catches_the_broken_component(mutant, role, catchers):
         f"ClusterWith{mutant.split(':')[1]}", (ClusterMachine,), {"COMPONENTS": {role: mutant}}
     )
     with pytest.raises(InvariantViolation) as caught:
-        run_state_machine_as_test(machine, settings=profiles.mutant_hunt(60, shrink=True))
+        run_state_machine_as_test(machine, settings=HUNT)
     error = caught.value
     assert error.invariant_id in catchers, str(error)
     history = error.history

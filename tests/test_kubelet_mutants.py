@@ -23,7 +23,10 @@ CAUGHT = mutant_hunt(60, shrink=False)
 
 
 def pod(image, policy="Always", init=None, cpu=None, probe=None, grace=30):
-    return ("create_pod", dict(image=image, policy=policy, init=init, cpu=cpu, probe=probe, grace=grace))
+    return (
+        "create_pod",
+        dict(image=image, policy=policy, init=init, cpu=cpu, probe=probe, grace=grace),
+    )
 
 
 def advance(seconds):

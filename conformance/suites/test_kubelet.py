@@ -288,9 +288,7 @@ class KubeletMachine(RuleBasedStateMachine):
         return runs
 
     def _pull_logs(self, pods: list[dict]) -> list[PullLog]:
-        live = {
-            p["metadata"]["uid"] for p in pods if not p["metadata"].get("deletionTimestamp")
-        }
+        live = {p["metadata"]["uid"] for p in pods if not p["metadata"].get("deletionTimestamp")}
         steps: dict[tuple, list] = {}
         for generation, uid, reason, message, at in self.events:
             for kind, want, prefix in (
@@ -317,14 +315,14 @@ class KubeletMachine(RuleBasedStateMachine):
         check("KUBELET-INIT-ORDER", runs)
         check("KUBELET-READINESS", runs, READY_AFTER)
         check("KUBELET-IMAGE-PULL-BACKOFF", self._pull_logs(pods), now)
-        lease = self.api.request(
-            "get", "leases", namespace="kube-node-lease", name=NODE
-        )
+        lease = self.api.request("get", "leases", namespace="kube-node-lease", name=NODE)
         check("KUBELET-LEASE-RENEWED", lease.body if lease.ok else None, NODE, now)
         node = self.api.request("get", "nodes", name=NODE)
         check("KUBELET-NODE-STATUS", node.body if node.ok else None, CAPACITY, now)
         sandboxes = self.runtime.list_pod_sandboxes()
-        ready = {s.pod_uid for s in sandboxes if getattr(s.state, "value", s.state) == "SANDBOX_READY"}
+        ready = {
+            s.pod_uid for s in sandboxes if getattr(s.state, "value", s.state) == "SANDBOX_READY"
+        }
         check("KUBELET-ADMISSION", pods, ready, {s.pod_uid for s in sandboxes}, CAPACITY)
         check("KUBELET-POD-IPS", pods, ready, POD_CIDR)
         present = {p["metadata"]["uid"] for p in pods}

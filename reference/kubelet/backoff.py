@@ -75,10 +75,6 @@ class Backoff:
             return False
         return now - entry[1] < entry[0] - TOLERANCE
 
-    def until(self, key: str, since: float) -> float:
-        """The instant the back-off of ``key`` counted from ``since`` ends."""
-        return since + self.get(key)
-
     def reset(self, key: str) -> None:
         self._entries.pop(key, None)
 

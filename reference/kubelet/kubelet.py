@@ -30,6 +30,7 @@ retries later; none raises.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import ipaddress
@@ -70,6 +71,9 @@ KUBELET_VERSION = "v1.35.0"
 CONTAINER_RUNTIME_VERSION = "containerd://2.1.4"
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 NODE_STATUS_UPDATE_FREQUENCY = 10.0  # nodeStatusUpdateFrequency
+# nodeStatusReportFrequency: an unchanged status is posted only this often (the Lease
+# is the heartbeat); a changed one at once.
+NODE_STATUS_REPORT_FREQUENCY = 300.0
 NODE_LEASE_DURATION_SECONDS = 40  # nodeLeaseDurationSeconds
 NODE_LEASE_RENEW_FRACTION = 0.25  # renewInterval = 25% of the lease duration
 STATUS_RETRY = 10.0  # the status manager's syncPeriod
@@ -174,6 +178,7 @@ class Kubelet:
     pod_cidr: str | None = None
     node_ip: str | None = None
     node_status_update_frequency: float = NODE_STATUS_UPDATE_FREQUENCY
+    node_status_report_frequency: float = NODE_STATUS_REPORT_FREQUENCY
     # uid -> the pod's working state; an entry exists from first sight to the pod's removal.
     _workers: dict[str, PodWorker] = attrs.field(init=False, factory=dict)
     # sandbox id -> pod uid, so container events find their pod.
@@ -189,6 +194,7 @@ class Kubelet:
     _informers: Informers | None = attrs.field(init=False, default=None)
     _node_uid: str | None = attrs.field(init=False, default=None)  # set once registered
     _node: Manifest | None = attrs.field(init=False, default=None)  # the Node as last written
+    _status_posted_at: float | None = attrs.field(init=False, default=None)  # last post time
     running: bool = attrs.field(init=False, default=False)  # between start() and stop()
     container_back_off: Backoff = attrs.field(init=False)
     image_back_off: Backoff = attrs.field(init=False)
@@ -380,7 +386,9 @@ class Kubelet:
         node["metadata"].pop("resourceVersion", None)
         labels = node["metadata"].setdefault("labels", {})
         labels.update(self._node_labels())
-        node["spec"] = {**(node.get("spec") or {}), **self._node_spec()}
+        # The stored spec wins (taints the node controller added stay); registration
+        # taints and the pod CIDR only fill what is missing.
+        node["spec"] = {**self._node_spec(), **(node.get("spec") or {})}
         updated = self.connection.request("update", "nodes", name=self.node_name, body=node)
         if updated.ok:
             self._node_uid = updated.body["metadata"].get("uid")
@@ -442,19 +450,39 @@ class Kubelet:
         if self._node_uid is None:
             self._register()
             return
-        node = dict(self._node or {})
+        current = self.connection.request("get", "nodes", name=self.node_name)
+        if current.code == 404:
+            self._node_uid = None  # deleted: register again at the next tick
+            return
+        if current.ok:
+            self._post_node_status(current.body)
+        self._remove_orphans()
+
+    def _post_node_status(self, stored: Manifest) -> None:
+        """Post the status computed now if it differs from the stored Node's (heartbeat times
+        aside) or nodeStatusReportFrequency passed since the last post, as tryUpdateNodeStatus."""
+        node = dict(stored)
         node["metadata"] = {
             k: v for k, v in (node.get("metadata") or {}).items() if k != "resourceVersion"
         }
-        node["status"] = self._node_status(node.get("status"))
+        node["status"] = self._node_status(stored.get("status"))
+        due = (
+            self._status_posted_at is None
+            or self.loop.now - self._status_posted_at >= self.node_status_report_frequency
+        )
+        if not due and _without_heartbeats(node["status"]) == _without_heartbeats(
+            stored.get("status") or {}
+        ):
+            self._node = stored
+            return
         answer = self.connection.request(
             "update", "nodes", name=self.node_name, subresource="status", body=node
         )
         if answer.ok:
             self._node = answer.body
+            self._status_posted_at = self.loop.now
         elif answer.code == 404:
-            self._node_uid = None  # deleted: register again at the next tick
-        self._remove_orphans()
+            self._node_uid = None
 
     def _lease_tick(self) -> None:
         self._at(("lease",), self.lease_renew_interval(), self._lease_tick)
@@ -551,10 +579,9 @@ class Kubelet:
         for status in self._containers(worker):
             self._stop_probing(status.id)
         self._sandbox_owner.pop(worker.sandbox_id, None)
-        try:
+        # If the runtime is down, housekeeping removes the sandbox later.
+        with contextlib.suppress(CRIError):
             self.runtime.remove_pod_sandbox(worker.sandbox_id)
-        except CRIError:
-            pass  # the runtime is down; housekeeping removes it later
 
     def _admit_pending(self) -> None:
         """Admit the pods seen since the last round, oldest first (HandlePodAdditions)."""
@@ -662,7 +689,7 @@ class Kubelet:
             if self.should_restart(pod, latest):
                 self._restart(worker, container, latest, init=True)
             else:
-                self._finish(worker)
+                self._finish_if_terminal(worker)
             return
         will_run = False
         for container in spec.get("containers") or []:
@@ -677,7 +704,7 @@ class Kubelet:
             else:
                 will_run = True
         if not will_run:
-            self._finish(worker)
+            self._finish_if_terminal(worker)
 
     def _ensure_sandbox(self, worker: PodWorker) -> None:
         if worker.sandbox_id is not None:
@@ -981,6 +1008,14 @@ class Kubelet:
 
     # ------------------------------------------------------------------ termination
 
+    def _finish_if_terminal(self, worker: PodWorker) -> None:
+        """Nothing is to run now: the pod is finished if its phase (getPhase) is terminal.
+
+        Under restartPolicy Always the phase stays Running (Pending before the init
+        containers completed) even when no container is restarted."""
+        if self.pod_status(worker)["phase"] in ("Succeeded", "Failed"):
+            self._finish(worker)
+
     def _finish(self, worker: PodWorker) -> None:
         """Nothing will run again (restart policy): the pod turns terminal."""
         worker.terminal = True
@@ -1065,11 +1100,15 @@ class Kubelet:
                 probe = self._probes.get(latest.id)
                 status["started"] = probe.started if probe else True
                 status["ready"] = bool(probe and probe.started and probe.ready and not init)
-            elif latest.state is ContainerState.EXITED and name in worker.waiting:
-                if not worker.terminal and self.should_restart(worker.pod, latest):
-                    reason, message = worker.waiting[name]
-                    last_state = {"terminated": self._terminated(latest)}
-                    status["state"] = {"waiting": {"reason": reason, "message": message}}
+            elif (
+                latest.state is ContainerState.EXITED
+                and name in worker.waiting
+                and not worker.terminal
+                and self.should_restart(worker.pod, latest)
+            ):
+                reason, message = worker.waiting[name]  # waiting to restart
+                last_state = {"terminated": self._terminated(latest)}
+                status["state"] = {"waiting": {"reason": reason, "message": message}}
         if last_state:
             status["lastState"] = last_state
         return status
@@ -1191,3 +1230,12 @@ class Kubelet:
             worker.written = status
         elif answer.code != 404:
             self._queue_sync(worker.uid, STATUS_RETRY)
+
+
+def _without_heartbeats(status: Manifest) -> Manifest:
+    """A node status with its conditions' lastHeartbeatTime left out."""
+    conditions = [
+        {k: v for k, v in c.items() if k != "lastHeartbeatTime"}
+        for c in status.get("conditions") or []
+    ]
+    return {**status, "conditions": conditions}

@@ -289,9 +289,9 @@ def rollout_min_available(
     pods: Sequence[Manifest],
     guarded: Iterable[str],
 ) -> Outcome:
-    """``guarded`` holds the uids of the Deployments the rule applies to now: fully
-    available at their current replicas since when no fault, pod deletion or node
-    removal happened in the cluster."""
+    """``guarded`` holds the uids of the Deployments the rule applies to now: seen fully
+    available at their current replicas, in a history with no fault, pod deletion or
+    node removal so far."""
     guarded = set(guarded)
     rs_owner = {meta(rs).get("uid"): controller_uid(rs) for rs in replicasets}
     available: dict[str, int] = {}
