@@ -34,7 +34,7 @@ CURRENT = ["ci"]
 
 # Whole-cluster histories are costly (each ends with up to 15 simulated minutes of
 # settling), so the cluster suite runs fewer, shorter ones than the profile's default.
-CLUSTER_HISTORIES = {"ci": (16, 20), "thorough": (80, 40)}  # (examples, steps)
+CLUSTER_HISTORIES = {"ci": (40, 25), "thorough": (150, 40)}  # (examples, steps)
 
 
 def load(name: str) -> None:

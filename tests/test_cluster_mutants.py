@@ -49,6 +49,7 @@ CASES = [
 ]
 
 
+@pytest.mark.hunt
 @pytest.mark.parametrize(
     ("mutant", "role", "catchers"), CASES, ids=[c[0].split(":")[1] for c in CASES]
 )
