@@ -11,8 +11,8 @@ import datetime
 
 import attrs
 
-# The instant simulated time 0 stands for.
-EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+from kubeprop.spec.api import times
+from kubeprop.spec.api.times import EPOCH  # the instant simulated time 0 stands for
 
 
 @attrs.define
@@ -38,5 +38,4 @@ class SimClock:
 
 def parse_timestamp(text: str) -> float:
     """Simulated seconds of an RFC 3339 timestamp written by ``timestamp``/``micro_timestamp``."""
-    instant = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (instant - EPOCH).total_seconds()
+    return times.seconds(text) or 0.0

@@ -53,6 +53,13 @@ class Controller:
     def __attrs_post_init__(self) -> None:
         self.queue.on_ready(self.kick)
 
+    def stop(self) -> None:
+        """Shut the queue down and drop a scheduled drain: nothing of this controller runs."""
+        self.queue.shutdown()
+        if self._drain is not None:
+            self.loop.cancel(self._drain)
+            self._drain = None
+
     def kick(self) -> None:
         """Schedule the worker at the current instant (once, however often kicked)."""
         if self._drain is None:

@@ -347,10 +347,7 @@ class DeploymentController:
         if self._informers is not None:
             self._informers.stop()
         if self._controller is not None:
-            self._controller.queue.shutdown()
-            if self._controller._drain is not None:
-                self.loop.cancel(self._controller._drain)
-                self._controller._drain = None
+            self._controller.stop()
 
     # ------------------------------------------------------------------ handlers
 

@@ -102,7 +102,7 @@ class GarbageCollector:
             self._informers.stop()
         for controller in (self._delete_queue, self._orphan_queue):
             if controller is not None:
-                controller.queue.shutdown()
+                controller.stop()
 
     # ------------------------------------------------------------------ the graph
 

@@ -295,7 +295,7 @@ class NodeLifecycleController:
                 self.loop.cancel(handle)
         for controller in (self._no_schedule, self._pod_queue):
             if controller is not None:
-                controller.queue.shutdown()
+                controller.stop()
 
     # ------------------------------------------------------------------ the health pass
 

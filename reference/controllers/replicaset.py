@@ -160,10 +160,7 @@ class ReplicaSetController:
         if self._informers is not None:
             self._informers.stop()
         if self._controller is not None:
-            self._controller.queue.shutdown()
-            if self._controller._drain is not None:
-                self.loop.cancel(self._controller._drain)
-                self._controller._drain = None
+            self._controller.stop()
 
     # ------------------------------------------------------------------ handlers
 

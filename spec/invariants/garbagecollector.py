@@ -9,12 +9,12 @@ None of them talks to a cluster.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
+from kubeprop.spec.api import times
 from kubeprop.spec.invariants import Outcome, holds_if, invariant
 
 GARBAGE_COLLECTION = "https://kubernetes.io/docs/concepts/architecture/garbage-collection/"
@@ -24,7 +24,6 @@ FOREGROUND = GARBAGE_COLLECTION + "#foreground-deletion"
 ORPHANED = GARBAGE_COLLECTION + "#orphaned-dependents"
 
 Manifest = Mapping[str, Any]
-EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)  # simulated time 0
 
 
 def _meta(obj: Manifest) -> Mapping[str, Any]:
@@ -37,10 +36,7 @@ def _name(obj: Manifest) -> str:
 
 
 def _seconds(text: str | None) -> float:
-    if not text:
-        return 0.0
-    instant = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (instant - EPOCH).total_seconds()
+    return times.seconds(text) or 0.0
 
 
 def owner_refs(obj: Manifest) -> list[Mapping[str, Any]]:

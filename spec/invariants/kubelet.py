@@ -12,7 +12,6 @@ client-go's flowcontrol.Backoff as the kubelet configures it.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from kubeprop.spec.api import times
 from kubeprop.spec.api.quantity import parse_quantity as _parse_quantity
 from kubeprop.spec.invariants import HOLDS, VACUOUS, Outcome, holds_if, invariant, violated
 
@@ -424,16 +424,7 @@ def graceful_termination(
     return holds_if(bad, checked=1)
 
 
-# The instant simulated time 0 stands for (the cluster's SimClock starts there).
-EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-
-
-def _micro(text: str | None) -> float | None:
-    """Simulated seconds of an RFC 3339 timestamp (None if absent)."""
-    if not text:
-        return None
-    instant = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (instant - EPOCH).total_seconds()
+_micro = times.seconds  # simulated seconds of a timestamp (None if absent)
 
 
 @invariant(

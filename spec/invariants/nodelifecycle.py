@@ -12,12 +12,12 @@ store (a few watch poll intervals). None of them talks to a cluster.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
+from kubeprop.spec.api.times import seconds
 from kubeprop.spec.invariants import HOLDS, VACUOUS, Outcome, holds_if, invariant, violated
 
 NODES = "https://kubernetes.io/docs/concepts/architecture/nodes/"
@@ -42,18 +42,9 @@ TAINT_NOT_READY = "node.kubernetes.io/not-ready"
 TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
 TAINT_OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
 MONITORED_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
-EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 EPSILON = 1e-6
 
 Manifest = Mapping[str, Any]
-
-
-def seconds(text: str | None) -> float | None:
-    """Simulated seconds of an RFC 3339 timestamp (None stays None)."""
-    if not text:
-        return None
-    instant = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (instant - EPOCH).total_seconds()
 
 
 def condition(obj: Manifest | None, kind: str) -> Manifest | None:
