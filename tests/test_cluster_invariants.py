@@ -239,3 +239,13 @@ def test_a_pod_bound_to_a_node_tainted_throughout_broke_the_taint():
 def test_settling_late_is_a_violation():
     assert rules.settles(True, 100, 930).ok
     assert not rules.settles(False, 930, 930).ok
+
+
+def test_a_recreate_deployment_waiting_for_a_pod_on_a_dead_node_is_not_judged():
+    d = deployment("web", 1, {"type": "Recreate"})
+    old = replicaset("web-1", 0, owner="uid-web")
+    stuck = pod("a", "n1", owner="uid-web-1", deletionTimestamp="2026-01-01T00:05:00Z")
+    nodes = [node("n1", ready="Unknown"), node("n2")]
+    assert rules.deployment_converges([d], [old], [stuck], nodes, ["n2"]).vacuous
+    rolling = deployment("web", 1)
+    assert not rules.deployment_converges([rolling], [old], [stuck], nodes, ["n2"]).ok

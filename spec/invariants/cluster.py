@@ -454,8 +454,12 @@ def deployment_converges(
     ):
         return VACUOUS  # its pods on a dead node of a disrupted zone are never evicted
     problems = []
+    judged = 0
     for deployment in deployments:
         uid = meta(deployment).get("uid")
+        if _recreate_waits_forever(deployment, pods, rs_owner, ready_nodes):
+            continue
+        judged += 1
         want = _images((deployment.get("spec") or {}).get("template", {}).get("spec") or {})
         mine = [p for p in pods if rs_owner.get(controller_uid(p)) == uid and is_active(p)]
         replicas = _replicas(deployment)
@@ -474,7 +478,27 @@ def deployment_converges(
                 problems.append(f"pod {key(pod)} is on {where!r}, not a live Ready node")
             elif phase != "Running" or not is_ready(pod):
                 problems.append(f"pod {key(pod)} is {phase}, Ready={condition(pod, 'Ready')}")
-    return holds_if(problems, checked=len(deployments))
+    return holds_if(problems, checked=judged)
+
+
+def _recreate_waits_forever(
+    deployment: Manifest,
+    pods: Sequence[Manifest],
+    rs_owner: Mapping[str, str | None],
+    ready_nodes: Mapping[str, Manifest],
+) -> bool:
+    """A Recreate Deployment starts new pods only once none of its pods runs: a pod on a
+    dead node stays Running (Terminating) until someone force-deletes it, so it waits."""
+    if ((deployment.get("spec") or {}).get("strategy") or {}).get("type") != "Recreate":
+        return False
+    uid = meta(deployment).get("uid")
+    return any(
+        rs_owner.get(controller_uid(p)) == uid
+        and not is_terminal(p)
+        and (p.get("spec") or {}).get("nodeName")
+        and (p.get("spec") or {}).get("nodeName") not in ready_nodes
+        for p in pods
+    )
 
 
 def _room_for(deployments: Sequence[Manifest], nodes: Iterable[Manifest]) -> bool:
