@@ -17,7 +17,10 @@ Contract (spec/client.md):
   the old cache and the list (CLIENT-HANDLERS-ORDERED).
 - Once the watch is drained and nothing is written, the cache equals a fresh
   list (CLIENT-INFORMER-CONVERGES).
-- Handlers and listers get private copies: nothing outside can change the cache.
+- Handlers and listers never get the cached objects, so nothing outside can
+  change the cache. The handlers of one event share what they get (one copy
+  of the new object; the old one, which has left the cache), as client-go's
+  share one object: a handler must not modify it.
   The objects a watch's ``poll`` returns belong to the informer (the API
   server's watch decodes each delivery afresh; so does any HTTP client), so
   they are cached without a copy.
@@ -265,18 +268,21 @@ class Informer:
     def _store(self, key: str, new: Manifest) -> None:
         old = self._cache.get(key)
         self._cache[key] = new
+        handed = None  # one copy of the new object for this event's handlers
         for handlers in self._notified():
             if old is None and handlers.on_add is not None:
-                handlers.on_add(copy.deepcopy(new))
+                handed = handed if handed is not None else copy.deepcopy(new)
+                handlers.on_add(handed)
             elif old is not None and handlers.on_update is not None:
-                handlers.on_update(copy.deepcopy(old), copy.deepcopy(new))
+                handed = handed if handed is not None else copy.deepcopy(new)
+                handlers.on_update(old, handed)  # old has left the cache: no copy needed
 
     def _forget(self, key: str, last: Manifest) -> None:
         if self._cache.pop(key, None) is None:
             return
         for handlers in self._notified():
             if handlers.on_delete is not None:
-                handlers.on_delete(copy.deepcopy(last))
+                handlers.on_delete(last)  # not (or no longer) in the cache
 
     def _replace(self, fresh: dict[str, Manifest]) -> None:
         """Reconcile the cache with a list: deletes first, then adds and updates by key."""

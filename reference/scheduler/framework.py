@@ -334,6 +334,24 @@ class Registry:
         return Registry(FrozenMap({**self.factories, **other}))
 
 
+# (ids of a profile's plugins, point) -> (those plugins, the ones implementing point).
+_AT: dict[tuple[tuple[int, ...], str], tuple[tuple[Plugin, ...], tuple[Plugin, ...]]] = {}
+
+
+def _plugins_at(plugins: tuple[Plugin, ...], point: str) -> tuple[Plugin, ...]:
+    """The plugins implementing ``point``, worked out once per plugin tuple (a Protocol
+    isinstance check is slow); the plugins are kept so an id is never reused."""
+    key = (tuple(map(id, plugins)), point)
+    found = _AT.get(key)
+    if found is None or any(a is not b for a, b in zip(found[0], plugins)):
+        protocol = EXTENSION_POINTS[point]
+        found = (plugins, tuple(p for p in plugins if isinstance(p, protocol)))
+        if len(_AT) > 1024:
+            _AT.clear()
+        _AT[key] = found
+    return found[1]
+
+
 @attrs.frozen
 class Profile:
     """One scheduler profile: the plugin instances enabled at each extension point, and weights.
@@ -369,8 +387,7 @@ class Profile:
 
     def at(self, point: str) -> tuple[Plugin, ...]:
         """The enabled plugins implementing extension point ``point``, in order."""
-        protocol = EXTENSION_POINTS[point]
-        return tuple(p for p in self.plugins if isinstance(p, protocol))
+        return _plugins_at(self.plugins, point)
 
     def weight(self, name: str) -> int:
         return self.weights.get(name, 1)
