@@ -159,3 +159,27 @@ def test_bad_calls_are_errors_that_name_the_problem():
     assert answer.code == 404 and 'no matches for kind "Widget"' in answer.body["message"]
     with pytest.raises(ClusterError):
         cluster.apply("kind: [unclosed")
+
+
+def test_pods_marked_not_ready_while_their_node_was_cut_off_are_ready_again_after_heal():
+    """The node controller marks the pods of an unreachable node not Ready; once the
+    node is back, its kubelet writes their real status again (found by the thorough
+    cluster suite)."""
+    cluster = Cluster.create(nodes=3)
+    cluster.apply(deployment(4))
+    cluster.advance(5)
+    cluster.partition("node-1")
+    cluster.partition("node-2")
+    cluster.advance(120)
+    cut_off = [p for p in running_pods(cluster) if p["spec"]["nodeName"] in ("node-1", "node-2")]
+    assert cut_off and all(
+        c["status"] == "False"
+        for p in cut_off
+        for c in p["status"]["conditions"]
+        if c["type"] == "Ready"
+    )
+    cluster.heal()
+    cluster.advance(30)
+    for pod in running_pods(cluster):
+        ready = [c["status"] for c in pod["status"]["conditions"] if c["type"] == "Ready"]
+        assert ready == ["True"], pod["metadata"]["name"]

@@ -562,6 +562,14 @@ class Kubelet:
         worker.pod = new
         if _desired(old) != _desired(new):
             self._queue_sync(uid)  # a status-only change (our own write) needs no sync
+        elif worker.written is not None and _status_view(new) != _status_view(
+            {"status": worker.written}
+        ):
+            # Someone else changed the status (the node controller marking the pod
+            # not Ready while the node was unreachable): write ours again, as the
+            # status manager's reconcile does.
+            worker.written = None
+            self._queue_sync(uid)
 
     def _on_pod_delete(self, pod: Manifest) -> None:
         uid = _meta(pod).get("uid")
@@ -1239,3 +1247,12 @@ def _without_heartbeats(status: Manifest) -> Manifest:
         for c in status.get("conditions") or []
     ]
     return {**status, "conditions": conditions}
+
+
+def _status_view(pod: Manifest) -> tuple:
+    """What the kubelet owns of a pod's status: the phase and its conditions' values."""
+    status = pod.get("status") or {}
+    conditions = sorted(
+        (str(c.get("type")), str(c.get("status"))) for c in status.get("conditions") or []
+    )
+    return status.get("phase"), tuple(conditions)
