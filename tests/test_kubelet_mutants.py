@@ -19,7 +19,7 @@ from kubeprop.conformance.suites.test_kubelet import make_machine
 from kubeprop.reference.kubelet import Kubelet
 from kubeprop.spec import invariants
 
-CAUGHT = mutant_hunt(60, shrink=False)
+CAUGHT = mutant_hunt(200, shrink=False)
 
 
 def pod(image, policy="Always", init=None, cpu=None, probe=None, grace=30):
