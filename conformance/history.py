@@ -250,7 +250,7 @@ class Run:
         guarded = [
             d["metadata"]["uid"]
             for d in deployments
-            if self.available_at.get(d["metadata"]["uid"]) == rules._replicas(d)
+            if self.available_at.get(d["metadata"]["uid"]) == rules.replicas_of(d)
         ]
         check("CLUSTER-ROLLOUT-MIN-AVAILABLE", deployments, replicasets, pods, guarded)
 
@@ -260,7 +260,7 @@ class Run:
         for workload in workloads:
             uid = workload["metadata"]["uid"]
             log = self.replicas_log.setdefault(uid, [])
-            replicas = rules._replicas(workload)
+            replicas = rules.replicas_of(workload)
             if not log or log[-1][1] != replicas:
                 log.append((now, replicas))
             # the values in force at some instant of [now - REACTION_TIME, now]
@@ -284,7 +284,7 @@ class Run:
         if self.disrupted:
             return
         for deployment in deployments:
-            uid, replicas = deployment["metadata"]["uid"], rules._replicas(deployment)
+            uid, replicas = deployment["metadata"]["uid"], rules.replicas_of(deployment)
             if self.available_at.get(uid) not in (None, replicas):
                 del self.available_at[uid]  # scaled: the promise starts again
             if available.get(uid, 0) >= replicas:

@@ -133,7 +133,7 @@ def _scaled(value: int | str, replicas: int, rounding) -> int:
     return int(value)
 
 
-def _replicas(obj: Manifest) -> int:
+def replicas_of(obj: Manifest) -> int:
     value = (obj.get("spec") or {}).get("replicas")
     return 1 if value is None else int(value)
 
@@ -260,11 +260,11 @@ def rollout_max_surge(
         count = owned.get(uid, 0)
         parent = by_uid.get(controller_uid(rs))
         if parent is not None:
-            replicas = recent_replicas.get(meta(parent).get("uid"), _replicas(parent))
+            replicas = recent_replicas.get(meta(parent).get("uid"), replicas_of(parent))
             surge, _ = resolve_fenceposts(parent, replicas)
             bound, why = replicas + surge, f"deployment {key(parent)} replicas + maxSurge"
         else:
-            bound = recent_replicas.get(uid, _replicas(rs))
+            bound = recent_replicas.get(uid, replicas_of(rs))
             why = "its replicas"
         if count:
             checked += 1
@@ -306,7 +306,7 @@ def rollout_min_available(
         if uid not in guarded:
             continue
         checked += 1
-        replicas = _replicas(deployment)
+        replicas = replicas_of(deployment)
         _, unavailable = resolve_fenceposts(deployment, replicas)
         floor = replicas - unavailable
         if available.get(uid, 0) < floor:
@@ -462,7 +462,7 @@ def deployment_converges(
         judged += 1
         want = _images((deployment.get("spec") or {}).get("template", {}).get("spec") or {})
         mine = [p for p in pods if rs_owner.get(controller_uid(p)) == uid and is_active(p)]
-        replicas = _replicas(deployment)
+        replicas = replicas_of(deployment)
         if len(mine) != replicas:
             problems.append(
                 f"deployment {key(deployment)}: {len(mine)} active pods, want {replicas}"
@@ -510,8 +510,8 @@ def _room_for(deployments: Sequence[Manifest], nodes: Iterable[Manifest]) -> boo
         template = (deployment.get("spec") or {}).get("template") or {}
         pod = {"metadata": {}, "spec": template.get("spec") or {}}
         requests = pod_requests(pod)
-        surge, _ = resolve_fenceposts(deployment, _replicas(deployment))
-        need += _replicas(deployment) + surge  # a rollout may need its surge to progress
+        surge, _ = resolve_fenceposts(deployment, replicas_of(deployment))
+        need += replicas_of(deployment) + surge  # a rollout may need its surge to progress
         fit = 0
         for node in nodes:
             if not fits(pod, node, []):
