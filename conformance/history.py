@@ -275,14 +275,9 @@ class Run:
     def _note_availability(
         self, deployments: list[Manifest], replicasets: list[Manifest], pods: list[Manifest]
     ) -> None:
-        rs_owner = {rs["metadata"]["uid"]: rules.controller_uid(rs) for rs in replicasets}
-        available: dict[str, int] = {}
-        for pod in pods:
-            owner = rs_owner.get(rules.controller_uid(pod))
-            if owner and rules.is_active(pod) and rules.is_ready(pod):
-                available[owner] = available.get(owner, 0) + 1
         if self.disrupted:
             return
+        available = rules.available_by_deployment(replicasets, pods)
         for deployment in deployments:
             uid, replicas = deployment["metadata"]["uid"], rules.replicas_of(deployment)
             if self.available_at.get(uid) not in (None, replicas):

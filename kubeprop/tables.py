@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from kubeprop.reference.client.events import first_seen
 from kubeprop.reference.clock import parse_timestamp
 
 Manifest = dict[str, Any]
@@ -51,19 +52,9 @@ def _table(header: Sequence[str], rows: list[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _instant(event: Manifest) -> tuple[float, int]:
-    """When an event was first seen: its timestamp and the nanoseconds in its name."""
-    name = event["metadata"]["name"]
-    try:
-        nanos = int(name.rsplit(".", 1)[1], 16)
-    except (IndexError, ValueError):
-        nanos = 0
-    return parse_timestamp(event.get("firstTimestamp") or "2026-01-01T00:00:00Z"), nanos
-
-
 def events_table(events: Sequence[Manifest]) -> str:
     rows = []
-    for event in sorted(events, key=_instant):
+    for event in sorted(events, key=first_seen):
         involved = event.get("involvedObject") or {}
         message = str(event.get("message") or "")
         count = int(event.get("count") or 1)
@@ -73,7 +64,7 @@ def events_table(events: Sequence[Manifest]) -> str:
             message += f" (x{count} over {human_duration(last - first)})"
         rows.append(
             (
-                f"{_instant(event)[1] / 1e9:.1f}s",
+                f"{first_seen(event)[1] / 1e9:.1f}s",
                 event.get("type", ""),
                 event.get("reason", ""),
                 f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",

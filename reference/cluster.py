@@ -36,6 +36,7 @@ import attrs
 
 from kubeprop.reference.apiserver import ApiServer
 from kubeprop.reference.client import Connection, EventRecorder
+from kubeprop.reference.client.events import first_seen
 from kubeprop.reference.loop import EventLoop
 from kubeprop.reference.runtime import Runtime
 from kubeprop.reference.store import Store
@@ -535,9 +536,5 @@ class Cluster:
         return list(self._trace_lines)
 
     def events(self, namespace: str | None = None) -> list[Manifest]:
-        """The Events, oldest first (by first time, then name), as ``kubectl get events``."""
-        items = self.list("events", namespace)
-        return sorted(
-            items,
-            key=lambda e: (e.get("firstTimestamp") or "", e["metadata"].get("name", "")),
-        )
+        """The Events, in the order they were first recorded, as ``kubectl get events``."""
+        return sorted(self.list("events", namespace), key=first_seen)

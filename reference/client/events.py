@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from kubeprop.reference.clock import SimClock
+from kubeprop.reference.clock import SimClock, parse_timestamp
 
 Manifest = dict[str, Any]
 
@@ -31,6 +31,17 @@ WARNING = "Warning"
 AGGREGATION_WINDOW = 600.0
 # How many names an event tries when one is taken (events at the same instant).
 NAME_ATTEMPTS = 4
+
+
+def first_seen(event: Manifest) -> tuple[float, int]:
+    """When an event was first recorded: (its firstTimestamp in simulated seconds, the
+    nanoseconds its name carries). The second is exact; order events by this pair."""
+    name = (event.get("metadata") or {}).get("name") or ""
+    try:
+        nanos = int(name.rsplit(".", 1)[1], 16)
+    except (IndexError, ValueError):
+        nanos = 0
+    return parse_timestamp(event.get("firstTimestamp") or ""), nanos
 
 
 def involved_object(obj: Manifest, field_path: str | None = None) -> Manifest:

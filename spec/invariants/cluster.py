@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from kubeprop.spec.api.quantity import Quantity
+from kubeprop.spec.api.taints import tolerated
 from kubeprop.spec.invariants import VACUOUS, Outcome, holds_if, invariant, violated
 
 Manifest = dict[str, Any]
@@ -273,6 +274,19 @@ def rollout_max_surge(
     return holds_if(problems, checked=checked)
 
 
+def available_by_deployment(
+    replicasets: Sequence[Manifest], pods: Sequence[Manifest]
+) -> dict[str, int]:
+    """Deployment uid -> its active Ready pods (owned by one of its ReplicaSets)."""
+    rs_owner = {meta(rs).get("uid"): controller_uid(rs) for rs in replicasets}
+    available: dict[str, int] = {}
+    for pod in pods:
+        deployment = rs_owner.get(controller_uid(pod))
+        if deployment and is_active(pod) and is_ready(pod):
+            available[deployment] = available.get(deployment, 0) + 1
+    return available
+
+
 @invariant(
     "CLUSTER-ROLLOUT-MIN-AVAILABLE",
     component="cluster",
@@ -293,12 +307,7 @@ def rollout_min_available(
     available at their current replicas, in a history with no fault, pod deletion or
     node removal so far."""
     guarded = set(guarded)
-    rs_owner = {meta(rs).get("uid"): controller_uid(rs) for rs in replicasets}
-    available: dict[str, int] = {}
-    for pod in pods:
-        deployment = rs_owner.get(controller_uid(pod))
-        if deployment and is_active(pod) and is_ready(pod):
-            available[deployment] = available.get(deployment, 0) + 1
+    available = available_by_deployment(replicasets, pods)
     problems = []
     checked = 0
     for deployment in deployments:
@@ -317,11 +326,17 @@ def rollout_min_available(
     return holds_if(problems, checked=checked)
 
 
+def _tolerations(pod: Manifest) -> list[Manifest]:
+    return (pod.get("spec") or {}).get("tolerations") or []
+
+
 def untolerated(pod: Manifest, node: Manifest) -> list[str]:
     """The node's NoSchedule/NoExecute taints the pod does not tolerate, as key=value:effect."""
     found = []
     for taint in (node.get("spec") or {}).get("taints") or []:
-        if taint.get("effect") in ("NoSchedule", "NoExecute") and not _tolerates(pod, taint):
+        if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerated(
+            _tolerations(pod), taint
+        ):
             found.append(f"{taint.get('key')}={taint.get('value') or ''}:{taint.get('effect')}")
     return found
 
@@ -613,28 +628,11 @@ def dead_node_pods_evicted(
     return holds_if(problems, checked=checked)
 
 
-def _tolerates(pod: Manifest, taint: Manifest) -> bool:
-    for toleration in (pod.get("spec") or {}).get("tolerations") or []:
-        if toleration.get("effect") not in (None, "", taint.get("effect")):
-            continue
-        if toleration.get("operator") == "Exists":
-            if not toleration.get("key") or toleration.get("key") == taint.get("key"):
-                return True
-        elif toleration.get("key") == taint.get("key") and (toleration.get("value") or "") == (
-            taint.get("value") or ""
-        ):
-            return True
-    return False
-
-
 def fits(pod: Manifest, node: Manifest, pods_on_node: Sequence[Manifest]) -> bool:
     """Whether the scheduler could place ``pod`` on ``node`` (resources, taints, cordon,
     nodeSelector)."""
-    if (node.get("spec") or {}).get("unschedulable"):
+    if (node.get("spec") or {}).get("unschedulable") or untolerated(pod, node):
         return False
-    for taint in (node.get("spec") or {}).get("taints") or []:
-        if taint.get("effect") in ("NoSchedule", "NoExecute") and not _tolerates(pod, taint):
-            return False
     labels = meta(node).get("labels") or {}
     for label, value in ((pod.get("spec") or {}).get("nodeSelector") or {}).items():
         if labels.get(label) != value:

@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from kubeprop.spec.api.taints import tolerates
 from kubeprop.spec.api.times import seconds
 from kubeprop.spec.invariants import HOLDS, VACUOUS, Outcome, holds_if, invariant, violated
 
@@ -63,25 +64,13 @@ def _name(obj: Manifest) -> str:
     return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else str(meta.get("name"))
 
 
-def _tolerates(toleration: Manifest, taint: Manifest) -> bool:
-    if toleration.get("effect") and toleration.get("effect") != taint.get("effect"):
-        return False
-    if toleration.get("key") and toleration.get("key") != taint.get("key"):
-        return False
-    if toleration.get("operator") == "Exists":
-        return True
-    if toleration.get("operator") in (None, "", "Equal"):
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
-
-
 def eviction_delay(tolerations: Sequence[Manifest], taints: Sequence[Manifest]) -> float | None:
     """How long a pod may stay on a node with these NoExecute taints: 0 if one is not
     tolerated, else the least tolerationSeconds of the first toleration matching each
     taint (negative counts as 0), None (forever) if none of them sets it."""
     used = []
     for taint in taints:
-        match = next((t for t in tolerations if _tolerates(t, taint)), None)
+        match = next((t for t in tolerations if tolerates(t, taint)), None)
         if match is None:
             return 0.0
         used.append(match)
