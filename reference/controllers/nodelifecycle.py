@@ -465,31 +465,12 @@ class NodeLifecycleController:
 
     def mark_pods_not_ready(self, node_name: str) -> bool:
         """MarkPodsNotReady: the Ready condition of the node's pods to False; True if all done."""
-        done = True
-        for pod in self._pods.lister().list():
-            if (pod.get("spec") or {}).get("nodeName") != node_name:
-                continue
-            found = condition(pod, "Ready")
-            if found is None or found.get("status") == "False":
-                continue
-            found["status"] = "False"
-            found["lastTransitionTime"] = self.loop.clock.timestamp()
-            meta = pod["metadata"]
-            answer = self.connection.request(
-                "update",
-                "pods",
-                namespace=meta.get("namespace"),
-                name=meta.get("name"),
-                subresource="status",
-                body=pod,
-            )
-            if answer.code == 404:
-                continue
-            if not answer.ok:
-                done = False
-                continue
-            self.recorder.event(answer.body, WARNING, "NodeNotReady", "Node is not ready")
-        return done
+        on_node = [
+            pod
+            for pod in self._pods.lister().list()
+            if (pod.get("spec") or {}).get("nodeName") == node_name
+        ]
+        return self.mark_pods_not_ready_for(on_node)
 
     def _pod_bound(self, old: Manifest | None, new: Manifest) -> None:
         node_name = (new.get("spec") or {}).get("nodeName")
@@ -512,6 +493,7 @@ class NodeLifecycleController:
             raise RuntimeError(f"cannot mark pod {key} not ready")
 
     def mark_pods_not_ready_for(self, pods: list[Manifest]) -> bool:
+        """Set each pod's Ready condition to False (event NodeNotReady); True if all done."""
         ok = True
         for pod in pods:
             found = condition(pod, "Ready")
