@@ -33,6 +33,11 @@ from kubeprop.spec.api.base import FrozenMap
 from kubeprop.spec.api.core import Node, Pod
 
 
+# Where a PostFilter plugin that nominates a node writes, in the cycle state, the
+# namespace/name of the pods to evict for it (preemption's victims).
+VICTIMS_KEY = "PostFilter/victims"
+
+
 class InvalidInput(ValueError):
     """The scheduler was given an object it cannot read; the message names the field."""
 
@@ -104,6 +109,11 @@ class CycleState:
     # plugins whose PreFilter / PreScore returned Skip in this cycle.
     skip_filter_plugins: set[str] = attrs.Factory(set)
     skip_score_plugins: set[str] = attrs.Factory(set)
+    # the whole snapshot of this cycle (every node, not only the feasible ones; the
+    # namespaces' labels), as upstream's SnapshotSharedLister gives plugins.
+    snapshot: Snapshot | None = None
+    # the profile running this cycle (PostFilter re-runs its filters, as preemption does).
+    profile: Profile | None = None
 
     def write(self, key: str, value: Any) -> None:
         self.data[key] = value
@@ -179,10 +189,18 @@ class Snapshot:
     """The cluster as one cycle sees it: node infos in a stable order (the order given)."""
 
     node_infos: tuple[NodeInfo, ...] = ()
+    # namespace name -> its labels (namespaceSelector of pod affinity terms).
+    namespaces: FrozenMap[str, FrozenMap[str, str]] = FrozenMap()
 
     @classmethod
-    def of(cls, nodes: Iterable[Node], pods: Iterable[Pod] = ()) -> Snapshot:
-        """Node infos of ``nodes``, with every pod whose spec.nodeName names one of them."""
+    def of(
+        cls,
+        nodes: Iterable[Node],
+        pods: Iterable[Pod] = (),
+        namespaces: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> Snapshot:
+        """Node infos of ``nodes``, with every pod whose spec.nodeName names one of them;
+        ``namespaces`` maps each namespace to its labels."""
         infos = [NodeInfo.of(node) for node in nodes]
         names = [info.name for info in infos]
         if len(set(names)) != len(names):
@@ -192,7 +210,8 @@ class Snapshot:
             where = index.get(pod.spec.node_name if pod.spec else None)  # type: ignore[arg-type]
             if where is not None:
                 infos[where] = infos[where].add_pod(pod)
-        return cls(tuple(infos))
+        labels = {name: FrozenMap(dict(value)) for name, value in (namespaces or {}).items()}
+        return cls(tuple(infos), FrozenMap(labels))
 
     def get(self, name: str) -> NodeInfo | None:
         return next((info for info in self.node_infos if info.name == name), None)
@@ -249,7 +268,12 @@ class PostFilterPlugin(Plugin, Protocol):
     def post_filter(
         self, state: CycleState, pod: Pod, filtered: Mapping[str, Status]
     ) -> tuple[str | None, Status]:
-        """Only when no node is feasible: may nominate a node (preemption)."""
+        """Only when no node is feasible: may nominate a node (preemption).
+
+        ``filtered`` maps every rejected node to the status (with its code) that
+        rejected it; ``state.snapshot`` and ``state.profile`` give the cluster and
+        the filters to re-run. A plugin nominating a node writes the namespace/name
+        of the pods to evict under ``VICTIMS_KEY`` in ``state``."""
         ...
 
 
@@ -364,6 +388,10 @@ class Profile:
     plugins: tuple[Plugin, ...] = ()
     weights: FrozenMap[str, int] = FrozenMap()  # score plugin -> weight (default 1)
     percentage_of_nodes_to_score: int = 100
+    # extension point -> names of the plugins enabled there, in order, when the
+    # configuration enables or disables plugins per extension point; a point not
+    # listed runs every plugin of ``plugins`` implementing it (multiPoint).
+    points: FrozenMap[str, tuple[str, ...]] = FrozenMap()
 
     @classmethod
     def build(
@@ -387,7 +415,12 @@ class Profile:
 
     def at(self, point: str) -> tuple[Plugin, ...]:
         """The enabled plugins implementing extension point ``point``, in order."""
-        return _plugins_at(self.plugins, point)
+        found = _plugins_at(self.plugins, point)
+        names = self.points.get(point)
+        if names is None:
+            return found
+        by_name = {plugin.name: plugin for plugin in found}
+        return tuple(by_name[name] for name in names if name in by_name)
 
     def weight(self, name: str) -> int:
         return self.weights.get(name, 1)
@@ -414,6 +447,7 @@ class ScheduleResult:
     scores: FrozenMap[str, FrozenMap[str, int]] = FrozenMap()  # node -> plugin -> normalized
     totals: FrozenMap[str, int] = FrozenMap()  # node -> weighted sum
     nominated_node_name: str | None = None  # a PostFilter's nomination (preemption)
+    victims: tuple[str, ...] = ()  # namespace/name of the pods preemption would evict
 
 
 def fit_error_message(node_count: int, filtered: Mapping[str, Sequence[str]]) -> str:
@@ -477,7 +511,7 @@ def schedule_one(
     nodes = snapshot.node_infos
     if not nodes:
         return _fail(error("no nodes available to schedule pods"))
-    state = CycleState()
+    state = CycleState(snapshot=snapshot, profile=profile)
 
     for plugin in profile.at("pre_filter"):
         status = plugin.pre_filter(state, pod, nodes).with_plugin(plugin.name)
@@ -491,6 +525,7 @@ def schedule_one(
             return _fail(status)
 
     filtered: dict[str, tuple[str, ...]] = {}
+    statuses: dict[str, Status] = {}
     feasible: list[NodeInfo] = []
     for info in nodes:
         status = run_filters(profile, state, pod, info)
@@ -498,11 +533,11 @@ def schedule_one(
             feasible.append(info)
         elif status.is_rejected():
             filtered[info.name] = status.reasons
+            statuses[info.name] = status
         else:
             return _fail(status, filtered=FrozenMap(filtered))
 
     if not feasible:
-        statuses = {name: unschedulable(*reasons) for name, reasons in filtered.items()}
         nominated_node_name = None
         for plugin in profile.at("post_filter"):
             nominated, status = plugin.post_filter(state, pod, statuses)
@@ -514,6 +549,7 @@ def schedule_one(
             unschedulable(message),
             filtered=FrozenMap(filtered),
             nominated_node_name=nominated_node_name,
+            victims=tuple(state.data.get(VICTIMS_KEY, ())) if nominated_node_name else (),
         )
 
     names = tuple(info.name for info in feasible)
@@ -586,7 +622,7 @@ def schedule_one(
 
 def filter_with(plugin: Plugin, pod: Pod, snapshot: Snapshot) -> dict[str, Status]:
     """One plugin's PreFilter (if any) then Filter on every node: node -> status."""
-    state = CycleState()
+    state = CycleState(snapshot=snapshot)
     if isinstance(plugin, PreFilterPlugin):
         status = plugin.pre_filter(state, pod, snapshot.node_infos)
         if status.is_skip():
@@ -599,7 +635,7 @@ def filter_with(plugin: Plugin, pod: Pod, snapshot: Snapshot) -> dict[str, Statu
 def score_with(plugin: Plugin, pod: Pod, snapshot: Snapshot) -> dict[str, int]:
     """One plugin's PreScore (if any), Score and NormalizeScore over every node of the
     snapshot: node -> final score (0 everywhere when PreScore says Skip)."""
-    state = CycleState()
+    state = CycleState(snapshot=snapshot)
     nodes = snapshot.node_infos
     if isinstance(plugin, PreFilterPlugin):
         plugin.pre_filter(state, pod, nodes)
