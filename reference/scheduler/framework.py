@@ -191,6 +191,9 @@ class Snapshot:
     node_infos: tuple[NodeInfo, ...] = ()
     # namespace name -> its labels (namespaceSelector of pod affinity terms).
     namespaces: FrozenMap[str, FrozenMap[str, str]] = FrozenMap()
+    # manifests (camelCase dicts) of the Services, ReplicationControllers, ReplicaSets and
+    # StatefulSets, whose selectors give a pod's default topology spread constraints.
+    workloads: tuple[Any, ...] = ()
 
     @classmethod
     def of(
@@ -198,6 +201,7 @@ class Snapshot:
         nodes: Iterable[Node],
         pods: Iterable[Pod] = (),
         namespaces: Mapping[str, Mapping[str, str]] | None = None,
+        workloads: Iterable[Any] = (),
     ) -> Snapshot:
         """Node infos of ``nodes``, with every pod whose spec.nodeName names one of them;
         ``namespaces`` maps each namespace to its labels."""
@@ -211,7 +215,7 @@ class Snapshot:
             if where is not None:
                 infos[where] = infos[where].add_pod(pod)
         labels = {name: FrozenMap(dict(value)) for name, value in (namespaces or {}).items()}
-        return cls(tuple(infos), FrozenMap(labels))
+        return cls(tuple(infos), FrozenMap(labels), tuple(workloads))
 
     def get(self, name: str) -> NodeInfo | None:
         return next((info for info in self.node_infos if info.name == name), None)
