@@ -32,7 +32,6 @@ from kubeprop.reference.scheduler.helper import MAX_NODE_SCORE, MIN_NODE_SCORE
 from kubeprop.spec.api.base import FrozenMap
 from kubeprop.spec.api.core import Node, Pod
 
-
 # Where a PostFilter plugin that nominates a node writes, in the cycle state, the
 # namespace/name of the pods to evict for it (preemption's victims).
 VICTIMS_KEY = "PostFilter/victims"
@@ -452,6 +451,7 @@ class ScheduleResult:
     totals: FrozenMap[str, int] = FrozenMap()  # node -> weighted sum
     nominated_node_name: str | None = None  # a PostFilter's nomination (preemption)
     victims: tuple[str, ...] = ()  # namespace/name of the pods preemption would evict
+    visited: int = 0  # nodes examined to find the feasible ones (next start = start + visited)
 
 
 def fit_error_message(node_count: int, filtered: Mapping[str, Sequence[str]]) -> str:
@@ -465,18 +465,28 @@ def fit_error_message(node_count: int, filtered: Mapping[str, Sequence[str]]) ->
 
 
 def select_host(totals: Mapping[str, int], rng: random.Random) -> str:
-    """The node with the highest total; ties broken uniformly by reservoir sampling."""
-    items = list(totals.items())
-    selected, best = items[0]
-    count = 1
-    for name, total in items[1:]:
-        if total > best:
-            selected, best, count = name, total, 1
-        elif total == best:
-            count += 1
-            if rng.randrange(count) == 0:
-                selected = name
-    return selected
+    """The node with the highest total; ties broken uniformly by one seeded draw
+    among the tied nodes, in order (upstream samples a reservoir: also uniform)."""
+    best = max(totals.values())
+    tied = [name for name, total in totals.items() if total == best]
+    return tied[rng.randrange(len(tied))] if len(tied) > 1 else tied[0]
+
+
+# numFeasibleNodesToFind: below this many nodes every node is examined.
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+
+
+def nodes_to_find(percentage: int | None, node_count: int) -> int:
+    """How many feasible nodes a cycle looks for (upstream numFeasibleNodesToFind):
+    every node below 100 nodes or at 100 %; otherwise the percentage of the nodes
+    (adaptive when 0 or None: 50 - nodes/125, at least 5 %), at least 100."""
+    if node_count < MIN_FEASIBLE_NODES_TO_FIND or percentage == 100:
+        return node_count
+    if not percentage:
+        percentage = max(50 - node_count // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
+    found = node_count * percentage // 100
+    return max(found, MIN_FEASIBLE_NODES_TO_FIND)
 
 
 def _fail(status: Status, **fields: Any) -> ScheduleResult:
@@ -494,6 +504,13 @@ def run_filters(profile: Profile, state: CycleState, pod: Pod, node_info: NodeIn
     return SUCCESS
 
 
+class _Default:
+    """The default kernels: resolved when a cycle runs (``core.KERNELS``)."""
+
+
+DEFAULT_KERNELS: Any = _Default()
+
+
 def schedule_one(
     profile: Profile,
     pod: Pod,
@@ -502,8 +519,24 @@ def schedule_one(
     *,
     select: Callable[[Mapping[str, int], random.Random], str] = select_host,
     validate_scores: bool = True,
+    kernels: Any = DEFAULT_KERNELS,
+    table: Any = None,
+    start: int = 0,
+    explain: bool = True,
 ) -> ScheduleResult:
     """One scheduling cycle for ``pod`` over ``snapshot``.
+
+    Filters are examined from node ``start`` round the snapshot until the
+    profile's share of feasible nodes is found (``nodes_to_find``); the result's
+    ``visited`` says how many nodes that took (upstream's next start index is
+    ``(start + visited) % nodes``).
+
+    ``kernels`` runs the plugins that have a table version (``core.Accelerator``)
+    over a ``core.NodeTable`` (``table``, synced to the snapshot; built when
+    None) with that kernel module (default: ``core.KERNELS``); ``kernels=None``
+    runs every plugin node by node. Both give the same result. ``explain=False``
+    leaves out the per-node maps (filtered, feasible, scores, totals) of a
+    successful cycle, which cost time at scale.
 
     ``select`` picks the node from the totals (upstream's selectHost);
     ``validate_scores`` makes the cycle fail with an Error when a plugin's
@@ -528,97 +561,308 @@ def schedule_one(
         elif not status.is_success():
             return _fail(status)
 
-    filtered: dict[str, tuple[str, ...]] = {}
-    statuses: dict[str, Status] = {}
-    feasible: list[NodeInfo] = []
-    for info in nodes:
-        status = run_filters(profile, state, pod, info)
-        if status.is_success():
-            feasible.append(info)
-        elif status.is_rejected():
-            filtered[info.name] = status.reasons
-            statuses[info.name] = status
-        else:
-            return _fail(status, filtered=FrozenMap(filtered))
+    cycle = _Cycle(profile, pod, snapshot, state, validate_scores, explain)
+    if kernels is None:
+        return cycle.per_node(select, rng, start)
+    if kernels is DEFAULT_KERNELS:
+        from kubeprop.reference.scheduler import core
 
-    if not feasible:
+        kernels = core.KERNELS
+    return cycle.by_table(select, rng, start, kernels, table)
+
+
+@attrs.define(eq=False)
+class _Cycle:
+    """The filter and score phases of one cycle, node by node or over a node table."""
+
+    profile: Profile
+    pod: Pod
+    snapshot: Snapshot
+    state: CycleState
+    validate_scores: bool
+    explain: bool
+
+    # -- node by node ------------------------------------------------------------------
+
+    def per_node(self, select, rng, start: int) -> ScheduleResult:
+        nodes = self.snapshot.node_infos
+        limit = nodes_to_find(self.profile.percentage_of_nodes_to_score, len(nodes))
+        filtered: dict[str, tuple[str, ...]] = {}
+        statuses: dict[str, Status] = {}
+        feasible: list[NodeInfo] = []
+        visited = 0
+        for j in range(len(nodes)):
+            info = nodes[(start + j) % len(nodes)]
+            visited += 1
+            status = run_filters(self.profile, self.state, self.pod, info)
+            if status.is_success():
+                feasible.append(info)
+                if len(feasible) >= limit:
+                    break
+            elif status.is_rejected():
+                filtered[info.name] = status.reasons
+                statuses[info.name] = status
+            else:
+                return _fail(status, filtered=FrozenMap(filtered))
+        if not feasible:
+            return self.post_filter(filtered, statuses, visited)
+        names = tuple(info.name for info in feasible)
+        if len(feasible) == 1 or not self.profile.at("score"):
+            return self.trivial(names, filtered, visited, select, rng)
+        failed = self.pre_score(feasible, filtered)
+        if failed is not None:
+            return failed
+        scores: dict[str, list[int]] = {}
+        raws: dict[str, list[int]] = {}
+        for plugin in self.scorers():
+            raw = {}
+            for info in feasible:
+                score, status = plugin.score(self.state, self.pod, info)
+                if not status.is_success():
+                    return _fail(status.with_plugin(plugin.name), filtered=FrozenMap(filtered))
+                raw[info.name] = score
+            final = self.normalize_map(plugin, raw)
+            if isinstance(final, ScheduleResult):
+                return final
+            raws[plugin.name] = [raw[name] for name in names]
+            scores[plugin.name] = [final[name] for name in names]
+        return self.choose(names, raws, scores, filtered, visited, select, rng)
+
+    # -- over a node table ---------------------------------------------------------------
+
+    def by_table(self, select, rng, start: int, kernels, table) -> ScheduleResult:
+        from kubeprop.reference.scheduler import core
+
+        nodes = self.snapshot.node_infos
+        if table is None or table.kernels is not kernels:
+            table = core.NodeTable.of(nodes, kernels)
+        else:
+            table.sync(nodes)
+        n = len(nodes)
+        codes = kernels.zeros(n)
+        # plugin number -> (plugin, key -> status, per-node statuses kept by key)
+        rejecters: list[tuple[Plugin, dict[int, Status] | None, list[Status]]] = []
+        shift = 1 << 40
+        for number, plugin in enumerate(self.profile.at("filter"), start=1):
+            if plugin.name in self.state.skip_filter_plugins:
+                continue
+            fast = core.accelerator(plugin)
+            if fast is not None and fast.filter is not None:
+                keys = fast.filter(plugin, self.state, self.pod, table)
+                kernels.merge_keys(codes, keys, number * shift)
+                rejecters.append((plugin, {}, []))
+                continue
+            kept: list[Status] = []
+            for row in range(n):
+                if codes[row]:
+                    continue
+                status = plugin.filter(self.state, self.pod, nodes[row])
+                if status.is_success():
+                    continue
+                if not status.is_rejected():
+                    return _fail(status.with_plugin(plugin.name))
+                kept.append(status.with_plugin(plugin.name))
+                codes[row] = number * shift + len(kept)
+            rejecters.append((plugin, None, kept))
+        by_number = {number: entry for number, entry in zip(self._filter_numbers(), rejecters)}
+        limit = nodes_to_find(self.profile.percentage_of_nodes_to_score, n)
+        rows, visited = kernels.feasible_rows(codes, start % n, limit)
+
+        def status_of(row: int) -> Status:
+            code = codes[row]
+            plugin, by_key, kept = by_number[code // shift]
+            key = code % shift
+            if by_key is None:
+                return kept[key - 1]
+            found = by_key.get(key)
+            if found is None:
+                status = plugin.filter(self.state, self.pod, nodes[row])
+                found = by_key[key] = status.with_plugin(plugin.name)
+            return found
+
+        needs_filtered = self.explain or len(rows) == 0
+        filtered: dict[str, tuple[str, ...]] = {}
+        statuses: dict[str, Status] = {}
+        if needs_filtered:
+            for j in range(visited):
+                row = (start % n + j) % n
+                if codes[row]:
+                    status = status_of(row)
+                    filtered[nodes[row].name] = status.reasons
+                    statuses[nodes[row].name] = status
+        if len(rows) == 0:
+            return self.post_filter(filtered, statuses, visited)
+        feasible = _Rows(nodes, rows)
+        names = tuple(info.name for info in feasible) if self.explain or len(rows) == 1 else ()
+        if len(rows) == 1 or not self.profile.at("score"):
+            names = names or tuple(info.name for info in feasible)
+            return self.trivial(names, filtered, visited, select, rng)
+        failed = self.pre_score(feasible, filtered)
+        if failed is not None:
+            return failed
+        totals = kernels.zeros(len(rows))
+        scores: dict[str, Any] = {}
+        raws: dict[str, Any] = {}
+        for plugin in self.scorers():
+            fast = core.accelerator(plugin)
+            if fast is not None and fast.score is not None:
+                raw = fast.score(plugin, self.state, self.pod, table, rows)
+            else:
+                raw = kernels.zeros(len(rows))
+                for j, info in enumerate(feasible):
+                    score, status = plugin.score(self.state, self.pod, info)
+                    if not status.is_success():
+                        return _fail(status.with_plugin(plugin.name), filtered=FrozenMap(filtered))
+                    raw[j] = score
+            if fast is not None and fast.normalize is not None:
+                final = fast.normalize(plugin, self.state, self.pod, table, raw)
+            elif plugin.score_extensions() is not None:
+                all_names = names or tuple(info.name for info in feasible)
+                mapped = self.normalize_map(plugin, dict(zip(all_names, raw)))
+                if isinstance(mapped, ScheduleResult):
+                    return mapped
+                final = kernels.zeros(len(rows))
+                for j, name in enumerate(all_names):
+                    final[j] = mapped[name]
+            else:
+                final = raw
+            if self.validate_scores:
+                bad = kernels.first_out_of_range(final, MIN_NODE_SCORE, MAX_NODE_SCORE)
+                if bad >= 0:
+                    return self.out_of_range(plugin, final[bad], filtered)
+            kernels.weighted_add(final, self.profile.weight(plugin.name), totals)
+            if self.explain:
+                raws[plugin.name] = raw
+                scores[plugin.name] = final
+        if not self.explain and select is select_host:
+            top, count = kernels.best(totals)
+            pick = rng.randrange(count) if count > 1 else 0
+            chosen = nodes[rows[kernels.nth_with(totals, top, pick)]].name
+            return ScheduleResult(node_name=chosen)
+        names = names or tuple(info.name for info in feasible)
+        return self.choose(names, raws, scores, filtered, visited, select, rng)
+
+    def _filter_numbers(self) -> list[int]:
+        return [
+            number
+            for number, plugin in enumerate(self.profile.at("filter"), start=1)
+            if plugin.name not in self.state.skip_filter_plugins
+        ]
+
+    # -- shared steps ----------------------------------------------------------------
+
+    def scorers(self) -> list[Plugin]:
+        return [
+            plugin
+            for plugin in self.profile.at("score")
+            if plugin.name not in self.state.skip_score_plugins
+        ]
+
+    def post_filter(self, filtered, statuses, visited: int) -> ScheduleResult:
         nominated_node_name = None
-        for plugin in profile.at("post_filter"):
-            nominated, status = plugin.post_filter(state, pod, statuses)
+        for plugin in self.profile.at("post_filter"):
+            nominated, status = plugin.post_filter(self.state, self.pod, statuses)
             if status.is_success() and nominated:
                 nominated_node_name = nominated
                 break
-        message = fit_error_message(len(nodes), filtered)
+        message = fit_error_message(len(self.snapshot.node_infos), filtered)
+        victims = self.state.data.get(VICTIMS_KEY, ()) if nominated_node_name else ()
         return _fail(
             unschedulable(message),
             filtered=FrozenMap(filtered),
             nominated_node_name=nominated_node_name,
-            victims=tuple(state.data.get(VICTIMS_KEY, ())) if nominated_node_name else (),
+            victims=tuple(victims),
+            visited=visited,
         )
 
-    names = tuple(info.name for info in feasible)
-    if len(feasible) == 1:
-        # Upstream returns the only feasible node without scoring it.
-        return ScheduleResult(node_name=names[0], filtered=FrozenMap(filtered), feasible=names)
-
-    scorers = profile.at("score")
-    if not scorers:
+    def trivial(self, names, filtered, visited: int, select, rng) -> ScheduleResult:
+        """One feasible node (chosen without scoring, as upstream does) or no scorer."""
+        if len(names) == 1:
+            return ScheduleResult(
+                node_name=names[0], filtered=FrozenMap(filtered), feasible=names, visited=visited
+            )
         totals = {name: 1 for name in names}
         return ScheduleResult(
             node_name=select(totals, rng),
             filtered=FrozenMap(filtered),
             feasible=names,
             totals=FrozenMap(totals),
+            visited=visited,
         )
 
-    for plugin in profile.at("pre_score"):
-        status = plugin.pre_score(state, pod, feasible).with_plugin(plugin.name)
-        if status.is_skip():
-            state.skip_score_plugins.add(plugin.name)
-        elif not status.is_success():
-            return _fail(status, filtered=FrozenMap(filtered), feasible=names)
+    def pre_score(self, feasible, filtered) -> ScheduleResult | None:
+        for plugin in self.profile.at("pre_score"):
+            status = plugin.pre_score(self.state, self.pod, feasible).with_plugin(plugin.name)
+            if status.is_skip():
+                self.state.skip_score_plugins.add(plugin.name)
+            elif not status.is_success():
+                names = tuple(info.name for info in feasible)
+                return _fail(status, filtered=FrozenMap(filtered), feasible=names)
+        return None
 
-    raw: dict[str, dict[str, int]] = {name: {} for name in names}
-    normalized: dict[str, dict[str, int]] = {name: {} for name in names}
-    totals = {name: 0 for name in names}
-    for plugin in scorers:
-        if plugin.name in state.skip_score_plugins:
-            continue
-        plugin_scores = {}
-        for info in feasible:
-            score, status = plugin.score(state, pod, info)
-            if not status.is_success():
-                return _fail(status.with_plugin(plugin.name), filtered=FrozenMap(filtered))
-            plugin_scores[info.name] = score
-        final = dict(plugin_scores)
+    def normalize_map(self, plugin, raw: dict[str, int]) -> dict[str, int] | ScheduleResult:
         extensions = plugin.score_extensions()
-        if extensions is not None:
-            final, status = extensions.normalize_score(state, pod, plugin_scores)
-            if not status.is_success():
-                return _fail(status.with_plugin(plugin.name), filtered=FrozenMap(filtered))
-        weight = profile.weight(plugin.name)
-        for name in names:
-            score = final[name]
-            if validate_scores and not MIN_NODE_SCORE <= score <= MAX_NODE_SCORE:
-                return _fail(
-                    error(
-                        f"plugin {plugin.name!r} returns an invalid score {score}, it should in "
-                        f"the range of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing"
-                    ).with_plugin(plugin.name),
-                    filtered=FrozenMap(filtered),
-                )
-            raw[name][plugin.name] = plugin_scores[name]
-            normalized[name][plugin.name] = score
-            totals[name] += score * weight
+        if extensions is None:
+            return raw
+        final, status = extensions.normalize_score(self.state, self.pod, raw)
+        if not status.is_success():
+            return _fail(status.with_plugin(plugin.name))
+        return final
 
-    return ScheduleResult(
-        node_name=select(totals, rng),
-        filtered=FrozenMap(filtered),
-        feasible=names,
-        raw_scores=FrozenMap({n: FrozenMap(s) for n, s in raw.items()}),
-        scores=FrozenMap({n: FrozenMap(s) for n, s in normalized.items()}),
-        totals=FrozenMap(totals),
-    )
+    def out_of_range(self, plugin, score: int, filtered) -> ScheduleResult:
+        return _fail(
+            error(
+                f"plugin {plugin.name!r} returns an invalid score {score}, it should in "
+                f"the range of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing"
+            ).with_plugin(plugin.name),
+            filtered=FrozenMap(filtered),
+        )
+
+    def choose(self, names, raws, scores, filtered, visited: int, select, rng) -> ScheduleResult:
+        totals = dict.fromkeys(names, 0)
+        per_node: dict[str, dict[str, int]] = {name: {} for name in names}
+        raw_per_node: dict[str, dict[str, int]] = {name: {} for name in names}
+        for plugin_name, final in scores.items():
+            weight = self.profile.weight(plugin_name)
+            raw = raws[plugin_name]
+            for j, name in enumerate(names):
+                score = final[j]
+                if self.validate_scores and not MIN_NODE_SCORE <= score <= MAX_NODE_SCORE:
+                    plugin = next(p for p in self.scorers() if p.name == plugin_name)
+                    return self.out_of_range(plugin, score, filtered)
+                per_node[name][plugin_name] = score
+                raw_per_node[name][plugin_name] = raw[j]
+                totals[name] += score * weight
+        return ScheduleResult(
+            node_name=select(totals, rng),
+            filtered=FrozenMap(filtered),
+            feasible=names,
+            raw_scores=FrozenMap({n: FrozenMap(s) for n, s in raw_per_node.items()}),
+            scores=FrozenMap({n: FrozenMap(s) for n, s in per_node.items()}),
+            totals=FrozenMap(totals),
+            visited=visited,
+        )
+
+
+class _Rows(Sequence):
+    """The node infos of some rows of a snapshot, as a sequence (no copy)."""
+
+    __slots__ = ("infos", "rows")
+
+    def __init__(self, infos: Sequence[NodeInfo], rows: Sequence[int]):
+        self.infos, self.rows = infos, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, j):  # type: ignore[override]
+        if isinstance(j, slice):
+            return [self.infos[self.rows[k]] for k in range(*j.indices(len(self.rows)))]
+        return self.infos[self.rows[j]]
+
+    def __iter__(self):
+        infos = self.infos
+        return (infos[row] for row in self.rows)
 
 
 # -- one plugin on its own (table tests, explanations) ---------------------------------------

@@ -42,5 +42,16 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
 )
 
 
+# The table versions of the plugins (core.Accelerator), registered on import.
+from kubeprop.reference.scheduler.plugins.node_affinity import table as _  # noqa: E402
+from kubeprop.reference.scheduler.plugins.node_name import table as _  # noqa: E402, F811
+from kubeprop.reference.scheduler.plugins.node_resources_balanced_allocation import (  # noqa: E402
+    table as _,  # noqa: F811
+)
+from kubeprop.reference.scheduler.plugins.node_resources_fit import table as _  # noqa: E402, F811
+from kubeprop.reference.scheduler.plugins.node_unschedulable import table as _  # noqa: E402, F811
+from kubeprop.reference.scheduler.plugins.taint_toleration import table as _  # noqa: E402, F811
+
+
 def default_profile(scheduler_name: str = "default-scheduler") -> Profile:
     return Profile.build(REGISTRY, DEFAULT_PLUGINS, scheduler_name=scheduler_name)
