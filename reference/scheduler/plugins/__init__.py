@@ -9,6 +9,8 @@ TaintToleration, NodeAffinity, NodeResourcesFit.
 
 from __future__ import annotations
 
+import importlib
+
 from kubeprop.reference.scheduler.framework import Profile, Registry
 from kubeprop.reference.scheduler.plugins import (
     node_affinity,
@@ -42,15 +44,17 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
 )
 
 
-# The table versions of the plugins (core.Accelerator), registered on import.
-from kubeprop.reference.scheduler.plugins.node_affinity import table as _  # noqa: E402
-from kubeprop.reference.scheduler.plugins.node_name import table as _  # noqa: E402, F811
-from kubeprop.reference.scheduler.plugins.node_resources_balanced_allocation import (  # noqa: E402
-    table as _,  # noqa: F811
+# The plugins with a table version (core.Accelerator), registered when imported.
+ACCELERATED = (
+    node_unschedulable,
+    node_name,
+    taint_toleration,
+    node_affinity,
+    node_resources_fit,
+    node_resources_balanced_allocation,
 )
-from kubeprop.reference.scheduler.plugins.node_resources_fit import table as _  # noqa: E402, F811
-from kubeprop.reference.scheduler.plugins.node_unschedulable import table as _  # noqa: E402, F811
-from kubeprop.reference.scheduler.plugins.taint_toleration import table as _  # noqa: E402, F811
+for _module in ACCELERATED:
+    importlib.import_module(f"{_module.__name__}.table")
 
 
 def default_profile(scheduler_name: str = "default-scheduler") -> Profile:

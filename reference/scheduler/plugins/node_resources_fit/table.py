@@ -59,7 +59,7 @@ def score_columns(table, wanted, resource_weights, non_zero: bool):
     memory use the non-zero requested columns."""
     wants, allocs, useds, weights = [], [], [], []
     for name, weight in resource_weights:
-        want = wanted[name] if name in wanted else 0
+        want = wanted.get(name, 0)
         if want == 0 and resources.is_scalar_resource_name(name):
             continue
         column = table.resource_column(name)
