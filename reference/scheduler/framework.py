@@ -193,6 +193,9 @@ class Snapshot:
     # manifests (camelCase dicts) of the Services, ReplicationControllers, ReplicaSets and
     # StatefulSets, whose selectors give a pod's default topology spread constraints.
     workloads: tuple[Any, ...] = ()
+    # node name -> position, worked out on first use and shared by the snapshots that
+    # ``assume`` derives from this one (they keep the node order); not part of the value.
+    _positions: dict[str, int] = attrs.field(factory=dict, eq=False, repr=False)
 
     @classmethod
     def of(
@@ -216,8 +219,16 @@ class Snapshot:
         labels = {name: FrozenMap(dict(value)) for name, value in (namespaces or {}).items()}
         return cls(tuple(infos), FrozenMap(labels), tuple(workloads))
 
+    def position(self, name: str) -> int | None:
+        """Where the node named ``name`` sits in ``node_infos`` (None: no such node)."""
+        positions = self._positions
+        if not positions and self.node_infos:
+            positions.update((info.name, i) for i, info in enumerate(self.node_infos))
+        return positions.get(name)
+
     def get(self, name: str) -> NodeInfo | None:
-        return next((info for info in self.node_infos if info.name == name), None)
+        where = self.position(name)
+        return None if where is None else self.node_infos[where]
 
     def names(self) -> tuple[str, ...]:
         return tuple(info.name for info in self.node_infos)
@@ -226,10 +237,12 @@ class Snapshot:
         """The snapshot after ``pod`` is bound to ``node_name`` (spec.nodeName set)."""
         spec = attrs.evolve(pod.spec, node_name=node_name) if pod.spec else None
         bound = attrs.evolve(pod, spec=spec)
-        infos = tuple(
-            info.add_pod(bound) if info.name == node_name else info for info in self.node_infos
-        )
-        return attrs.evolve(self, node_infos=infos)
+        where = self.position(node_name)
+        if where is None:
+            return self
+        infos = self.node_infos
+        infos = (*infos[:where], infos[where].add_pod(bound), *infos[where + 1 :])
+        return Snapshot(infos, self.namespaces, self.workloads, self._positions)
 
 
 # -- extension points ------------------------------------------------------------------------

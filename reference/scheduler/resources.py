@@ -20,6 +20,7 @@ Every function is pure and returns new dicts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from kubeprop.spec.api.core import Container, Node, Pod
 from kubeprop.spec.api.quantity import Quantity
@@ -36,6 +37,9 @@ NON_MISSING_DEFAULTS: Mapping[str, int] = {
     CPU: DEFAULT_MILLI_CPU_REQUEST,
     MEMORY: DEFAULT_MEMORY_REQUEST,
 }
+
+
+_MEMO_SIZE = 8192
 
 
 def is_scalar_resource_name(name: str) -> bool:
@@ -57,9 +61,22 @@ def amount(name: str, quantity: Quantity) -> int:
     return quantity.milli_value() if name == CPU else quantity.value()
 
 
+# id of a ResourceList -> (it, its amounts): lists are immutable; see pod_requests.
+_LISTS: dict[int, tuple[Any, dict[str, int]]] = {}
+
+
 def resource_list(items: Mapping[str, Quantity] | None) -> dict[str, int]:
     """A ResourceList in scheduler units, keeping only tracked resources."""
-    return {name: amount(name, q) for name, q in (items or {}).items() if is_tracked(name)}
+    if not items:
+        return {}
+    found = _LISTS.get(id(items))
+    if found is not None and found[0] is items:
+        return dict(found[1])
+    amounts = {name: amount(name, q) for name, q in items.items() if is_tracked(name)}
+    if len(_LISTS) >= _MEMO_SIZE:
+        _LISTS.clear()
+    _LISTS[id(items)] = (items, amounts)
+    return dict(amounts)
 
 
 def _add(into: dict[str, int], other: Mapping[str, int]) -> None:
@@ -81,15 +98,33 @@ def _container_requests(
     return requests
 
 
+# (id of a pod spec, id of the non-missing defaults) -> (the spec, the defaults, the
+# requests): specs are immutable, and keeping them alive here keeps their ids unique.
+_MEMO: dict[tuple[int, int], tuple[Any, Any, dict[str, int]]] = {}
+
+
 def pod_requests(pod: Pod, non_missing: Mapping[str, int] | None = None) -> dict[str, int]:
     """The pod's effective requests (resourcehelper.PodRequests), overhead included.
 
     ``non_missing`` gives the amount counted for a container that does not state
-    a request of that resource (the non-zero defaults for scoring).
+    a request of that resource (the non-zero defaults for scoring). Remembered per
+    spec object (a spec never changes); the caller gets its own dict.
     """
     spec = pod.spec
     if spec is None:
         return {}
+    key = (id(spec), id(non_missing))
+    found = _MEMO.get(key)
+    if found is not None and found[0] is spec and found[1] is non_missing:
+        return dict(found[2])
+    total = _compute_requests(spec, non_missing)
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[key] = (spec, non_missing, total)
+    return dict(total)
+
+
+def _compute_requests(spec: Any, non_missing: Mapping[str, int] | None) -> dict[str, int]:
     total: dict[str, int] = {}
     for container in spec.containers:
         _add(total, _container_requests(container, non_missing))
