@@ -19,6 +19,7 @@ from kubeprop.conformance.mutants.scheduler import (
     BREAKS,
     COMPONENT_BREAKS,
     MUTANTS,
+    plugin_breaks,
 )
 from kubeprop.conformance.profiles import mutant_hunt
 from kubeprop.conformance.report import InvariantViolation, check
@@ -183,7 +184,7 @@ def test_every_mutant_has_a_hand_picked_case_and_names_a_registered_invariant():
 
 def test_every_scheduler_invariant_is_broken_by_some_mutant():
     ids = {inv.id for inv in invariants.catalogue("scheduler")}
-    assert ids == set(BREAKS.values()) | set(COMPONENT_BREAKS.values())
+    assert ids == set(BREAKS.values()) | set(COMPONENT_BREAKS.values()) | plugin_breaks()
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kubeprop.conformance.strategies.scheduler import make_node, make_pod
-from kubeprop.reference.scheduler import Code, Snapshot
-from kubeprop.reference.scheduler.framework import filter_with, score_with
+from kubeprop.reference.scheduler import Code, InvalidInput, Snapshot
+from kubeprop.reference.scheduler.framework import CycleState, filter_with, score_with
 from kubeprop.reference.scheduler.plugins import node_affinity
 from kubeprop.spec.api.core import NodeAffinity, PreferredSchedulingTerm
 from kubeprop.spec.api.selectors import NodeSelector, NodeSelectorRequirement, NodeSelectorTerm
@@ -166,3 +166,224 @@ def test_score(name):
     affinity, labels_by_node, expected = SCORE_CASES[name]
     nodes = [make_node(n, labels=labels) for n, labels in labels_by_node.items()]
     assert score_with(PLUGIN, make_pod(affinity=affinity), Snapshot.of(nodes)) == expected
+
+
+# -- NodeAffinityArgs.addedAffinity (node_affinity_test.go) -------------------------------------
+
+NAME_IS_NODE2 = {
+    "requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [
+            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node2"]}]}
+        ]
+    }
+}
+ZONE_IS_BAR = {
+    "requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["bar"]}]}
+        ]
+    }
+}
+REASON_ENFORCED = "node(s) didn't match scheduler-enforced node affinity"
+
+ADDED_FILTER_CASES = {
+    "Matches added affinity and Pod's node affinity": (
+        NAME_IS_NODE2,
+        required(term(req("zone", "In", "foo"))),
+        None,
+    ),
+    "Matches added affinity but not Pod's node affinity": (
+        NAME_IS_NODE2,
+        required(term(req("zone", "In", "bar"))),
+        "node(s) didn't match Pod's node affinity/selector",
+    ),
+    "Doesn't match added affinity": (ZONE_IS_BAR, None, REASON_ENFORCED),
+}
+
+
+@pytest.mark.parametrize("name", list(ADDED_FILTER_CASES))
+def test_added_affinity_filter(name):
+    added, affinity, reason = ADDED_FILTER_CASES[name]
+    plugin = node_affinity.new({"addedAffinity": added}, None)
+    snapshot = Snapshot.of([make_node("node2", labels={"zone": "foo"})])
+    status = filter_with(plugin, make_pod(affinity=affinity), snapshot)["node2"]
+    if reason is None:
+        assert status.is_success()
+    else:
+        assert status.code is Code.UNSCHEDULABLE_AND_UNRESOLVABLE
+        assert status.reasons == (reason,)
+
+
+def test_added_required_affinity_keeps_pre_filter_from_skipping_a_pod_without_affinity():
+    plugin = node_affinity.new({"addedAffinity": ZONE_IS_BAR}, None)
+    snapshot = Snapshot.of([make_node("n", labels={"zone": "bar"})])
+    assert plugin.pre_filter(CycleState(), make_pod(), snapshot.node_infos).is_success()
+    assert PLUGIN.pre_filter(CycleState(), make_pod(), snapshot.node_infos).is_skip()
+
+
+def prefer(*weighted):
+    return {
+        "preferredDuringSchedulingIgnoredDuringExecution": [
+            {
+                "weight": w,
+                "preference": {"matchExpressions": [{"key": k, "operator": "In", "values": [v]}]},
+            }
+            for w, (k, v) in weighted
+        ]
+    }
+
+
+ADDED_SCORE_CASES = {
+    "added affinity": (
+        prefer((2, ("foo", "bar"))),
+        None,
+        {"node1": LABEL1, "node2": LABEL2},
+        {"node1": 100, "node2": 0},
+    ),
+    "added affinity and pod has default affinity": (
+        prefer((3, ("key", "value"))),
+        AFFINITY1,
+        {"node1": LABEL1, "node2": LABEL2, "node3": LABEL5},
+        {"node1": 40, "node2": 60, "node3": 100},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(ADDED_SCORE_CASES))
+def test_added_affinity_score(name):
+    added, affinity, labels_by_node, expected = ADDED_SCORE_CASES[name]
+    plugin = node_affinity.new({"addedAffinity": added}, None)
+    nodes = [make_node(n, labels=labels) for n, labels in labels_by_node.items()]
+    assert score_with(plugin, make_pod(affinity=affinity), Snapshot.of(nodes)) == expected
+
+
+def test_a_plugin_with_added_affinity_is_its_own_class_and_one_without_is_not():
+    assert type(node_affinity.new({"addedAffinity": ZONE_IS_BAR}, None)) is (
+        node_affinity.EnforcedNodeAffinity
+    )
+    assert type(node_affinity.new({"addedAffinity": {}}, None)) is node_affinity.NodeAffinity
+    assert type(node_affinity.new({}, None)) is node_affinity.NodeAffinity
+
+
+# -- ValidateNodeAffinityArgs (validation_pluginargs_test.go) -------------------------------------
+
+
+def test_valid_added_affinity_is_accepted():
+    args = {
+        "addedAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": "label-1", "operator": "In", "values": ["label-1-val"]}
+                        ]
+                    }
+                ]
+            },
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 1,
+                    "preference": {
+                        "matchFields": [
+                            {"key": "metadata.name", "operator": "In", "values": ["node-1"]}
+                        ]
+                    },
+                }
+            ],
+        }
+    }
+    assert node_affinity.new(args, None).added_required is not None
+
+
+def test_invalid_added_affinity_reports_both_errors_with_upstream_paths():
+    args = {
+        "addedAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {
+                                "key": "invalid/label/key",
+                                "operator": "In",
+                                "values": ["label-1-val"],
+                            }
+                        ]
+                    }
+                ]
+            },
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 1,
+                    "preference": {
+                        "matchFields": [
+                            {
+                                "key": "metadata.name",
+                                "operator": "In",
+                                "values": ["node-1", "node-2"],
+                            }
+                        ]
+                    },
+                }
+            ],
+        }
+    }
+    with pytest.raises(InvalidInput) as caught:
+        node_affinity.new(args, None)
+    fields = [e.field for e in caught.value.errors]
+    assert fields == [
+        "addedAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+        ".matchExpressions[0].key",
+        "addedAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].matchFields[0].values",
+    ]
+    assert str(caught.value.errors[1]).endswith(
+        'Invalid value: []string{"node-1", "node-2"}: must have one element'
+    )
+
+
+ADDED_AFFINITY_ERRORS = {
+    "In without values": (
+        {"key": "a", "operator": "In"},
+        ".values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty",
+    ),
+    "Exists with values": (
+        {"key": "a", "operator": "Exists", "values": ["x"]},
+        '.values: Invalid value: []string{"x"}: values set must be empty for exists and does not exist',
+    ),
+    "Gt with a non-integer value": (
+        {"key": "a", "operator": "Gt", "values": ["x"]},
+        ".values[0]: Invalid value: \"x\": for 'Gt', 'Lt' operators, the value must be an integer",
+    ),
+    "an unknown operator": (
+        {"key": "a", "operator": "Near", "values": ["x"]},
+        '.operator: Unsupported value: "Near": supported values: "In", "NotIn", "Exists", '
+        '"DoesNotExist", "Gt", "Lt"',
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(ADDED_AFFINITY_ERRORS))
+def test_added_affinity_requirement_errors(name):
+    expression, suffix = ADDED_AFFINITY_ERRORS[name]
+    args = {
+        "addedAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [expression]}]
+            }
+        }
+    }
+    with pytest.raises(InvalidInput) as caught:
+        node_affinity.new(args, None)
+    prefix = (
+        "addedAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+        ".matchExpressions[0]"
+    )
+    assert str(caught.value) == prefix + suffix
+
+
+def test_unknown_and_mistyped_args_fields_are_rejected_with_their_paths():
+    with pytest.raises(InvalidInput, match='unknown field "addedAffinities"'):
+        node_affinity.new({"addedAffinities": {}}, None)
+    with pytest.raises(InvalidInput, match="addedAffinity.requiredDuringSchedulingIgnored"):
+        node_affinity.new(
+            {"addedAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": 3}}, None
+        )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from kubeprop.conformance.strategies.scheduler import make_node, make_pod
-from kubeprop.reference.scheduler import Snapshot
+from kubeprop.reference.scheduler import InvalidInput, Snapshot
 from kubeprop.reference.scheduler.framework import CycleState, score_with
 from kubeprop.reference.scheduler.plugins import node_resources_balanced_allocation as plugin
 from kubeprop.reference.scheduler.plugins.node_resources_balanced_allocation import (
@@ -93,7 +93,47 @@ def test_the_standard_deviation_formula(requested, allocatable, score):
 
 
 def test_a_resource_without_a_name_is_rejected_with_the_field_path():
-    from kubeprop.reference.scheduler import InvalidInput
-
     with pytest.raises(InvalidInput, match=r"resources\[0\].name: Required value"):
         plugin.new({"resources": [{"weight": 1}]}, None)
+
+
+# -- args (ValidateNodeResourcesBalancedAllocationArgs, SetDefaults_...Args) -------------------
+
+BALANCED_ARGS_ERRORS = {
+    "a weight other than 1 is invalid": (
+        [{"name": "cpu", "weight": 2}, {"name": "memory", "weight": 1}],
+        ["resources[0].weight: Invalid value: 2: must be 1"],
+    ),
+    "a resource named twice is a duplicate": (
+        [{"name": "cpu", "weight": 1}, {"name": "cpu", "weight": 1}],
+        ['resources[1].name: Duplicate value: "cpu"'],
+    ),
+    "an unknown field of a resource is rejected": (
+        [{"name": "cpu", "weigth": 1}],
+        ['unknown field "resources[0].weigth"'],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BALANCED_ARGS_ERRORS))
+def test_args_errors(name):
+    items, messages = BALANCED_ARGS_ERRORS[name]
+    with pytest.raises(InvalidInput) as caught:
+        plugin.new({"resources": items}, None)
+    assert [str(e) for e in caught.value.errors] == messages
+
+
+def test_valid_args_name_the_scored_resources():
+    args = {"resources": [{"name": "cpu", "weight": 1}, {"name": "example.com/gpu", "weight": 1}]}
+    assert plugin.new(args, None).resources == ("cpu", "example.com/gpu")
+
+
+def test_v1_defaulting_turns_a_missing_or_zero_weight_into_one():
+    args = {"resources": [{"name": "cpu", "weight": 0}, {"name": "memory"}]}
+    defaulted = plugin.default_args(args)
+    assert defaulted == {
+        "resources": [{"name": "cpu", "weight": 1}, {"name": "memory", "weight": 1}]
+    }
+    assert plugin.new(defaulted, None).resources == ("cpu", "memory")
+    with pytest.raises(InvalidInput, match=r"resources\[0\].weight: Invalid value: 0: must be 1"):
+        plugin.new(args, None)

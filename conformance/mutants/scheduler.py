@@ -299,3 +299,20 @@ COMPONENT_ALSO_BREAKS: dict[str, frozenset[str]] = {
     # A parked pod never retried keeps the message of its last attempt ("0/2 nodes ...").
     "component-ignores-cluster-events": frozenset({"SCHEDULER-FAILED-CONDITION"}),
 }
+
+
+def plugin_breaks() -> set[str]:
+    """The invariants broken by the plugins' own mutants (``conformance/mutants/scheduler_*.py``,
+    their ``BREAKS`` and ``COMPONENT_BREAKS``)."""
+    import importlib
+    import pkgutil
+
+    from kubeprop.conformance import mutants
+
+    found: set[str] = set()
+    for module in pkgutil.iter_modules(mutants.__path__):
+        if module.name.startswith("scheduler_"):
+            loaded = importlib.import_module(f"{mutants.__name__}.{module.name}")
+            found |= set(getattr(loaded, "BREAKS", {}).values())
+            found |= set(getattr(loaded, "COMPONENT_BREAKS", {}).values())
+    return found

@@ -143,6 +143,10 @@ class NodeInfo:
     allocatable: FrozenMap[str, int] = FrozenMap()
     used_ports: tuple[tuple[str, str, int], ...] = ()  # (hostIP, protocol, hostPort)
     image_states: FrozenMap[str, int] = FrozenMap()  # image name -> size in bytes
+    # the pods stating pod affinity or anti-affinity, and those with required anti-affinity
+    # (upstream's PodsWithAffinity and PodsWithRequiredAntiAffinity)
+    pods_with_affinity: tuple[Pod, ...] = ()
+    pods_with_required_anti_affinity: tuple[Pod, ...] = ()
 
     @property
     def name(self) -> str:
@@ -174,13 +178,39 @@ class NodeInfo:
         for name, value in resources.non_zero_requests(pod).items():
             non_zero[name] = non_zero.get(name, 0) + value
         pods = (*self.pods, pod)
+        with_affinity, with_anti = self.pods_with_affinity, self.pods_with_required_anti_affinity
+        if has_pod_affinity(pod):
+            with_affinity = (*with_affinity, pod)
+        if has_required_anti_affinity(pod):
+            with_anti = (*with_anti, pod)
         return attrs.evolve(
             self,
             pods=pods,
             requested=_frozen(requested),
             non_zero_requested=_frozen(non_zero),
             used_ports=resources.host_ports(pods),
+            pods_with_affinity=with_affinity,
+            pods_with_required_anti_affinity=with_anti,
         )
+
+
+def _pod_affinity(pod: Pod) -> tuple[Any, Any]:
+    affinity = pod.spec.affinity if pod.spec else None
+    if affinity is None:
+        return None, None
+    return affinity.pod_affinity, affinity.pod_anti_affinity
+
+
+def has_pod_affinity(pod: Pod) -> bool:
+    """The pod states pod affinity or pod anti-affinity."""
+    affinity, anti = _pod_affinity(pod)
+    return affinity is not None or anti is not None
+
+
+def has_required_anti_affinity(pod: Pod) -> bool:
+    """The pod states required pod anti-affinity terms."""
+    anti = _pod_affinity(pod)[1]
+    return bool(anti is not None and anti.required_during_scheduling_ignored_during_execution)
 
 
 @attrs.frozen
@@ -196,6 +226,9 @@ class Snapshot:
     # node name -> position, worked out on first use and shared by the snapshots that
     # ``assume`` derives from this one (they keep the node order); not part of the value.
     _positions: dict[str, int] = attrs.field(factory=dict, eq=False, repr=False)
+    # derived lists (positions of the nodes with affinity pods ...), worked out on first
+    # use; shared by a snapshot ``assume`` derives when the pod bound does not change them.
+    _derived: dict[str, tuple[int, ...]] = attrs.field(factory=dict, eq=False, repr=False)
 
     @classmethod
     def of(
@@ -242,7 +275,23 @@ class Snapshot:
             return self
         infos = self.node_infos
         infos = (*infos[:where], infos[where].add_pod(bound), *infos[where + 1 :])
-        return Snapshot(infos, self.namespaces, self.workloads, self._positions)
+        derived = {} if has_pod_affinity(bound) else self._derived
+        return Snapshot(infos, self.namespaces, self.workloads, self._positions, derived)
+
+    def _having(self, key: str, holds: Callable[[NodeInfo], Any]) -> tuple[NodeInfo, ...]:
+        positions = self._derived.get(key)
+        if positions is None:
+            positions = tuple(i for i, info in enumerate(self.node_infos) if holds(info))
+            self._derived[key] = positions
+        return tuple(self.node_infos[i] for i in positions)
+
+    def having_pods_with_affinity(self) -> tuple[NodeInfo, ...]:
+        """The node infos with a pod stating pod affinity or anti-affinity, in order."""
+        return self._having("affinity", lambda info: info.pods_with_affinity)
+
+    def having_pods_with_required_anti_affinity(self) -> tuple[NodeInfo, ...]:
+        """The node infos with a pod stating required anti-affinity, in order."""
+        return self._having("anti", lambda info: info.pods_with_required_anti_affinity)
 
 
 # -- extension points ------------------------------------------------------------------------
@@ -652,6 +701,10 @@ class _Cycle:
         else:
             table.sync(nodes)
         n = len(nodes)
+        if not self.explain and select is select_host and core.FUSED is not None:
+            fused = self.fused(core.FUSED, kernels, table, start, rng)
+            if fused is not None:
+                return fused
         codes = kernels.zeros(n)
         # plugin number -> (plugin, key -> status, per-node statuses kept by key)
         rejecters: list[tuple[Plugin, dict[int, Status] | None, list[Status]]] = []
@@ -751,9 +804,79 @@ class _Cycle:
             top, count = kernels.best(totals)
             pick = rng.randrange(count) if count > 1 else 0
             chosen = nodes[rows[kernels.nth_with(totals, top, pick)]].name
-            return ScheduleResult(node_name=chosen)
+            return ScheduleResult(node_name=chosen, visited=visited)
         names = names or tuple(info.name for info in feasible)
         return self.choose(names, raws, scores, filtered, visited, select, rng)
+
+    def fused(self, fusion, kernels, table, start: int, rng) -> ScheduleResult | None:
+        """The cycle through ``plugins.fused`` (one kernel pass for the default filters, one
+        for the default scores); None when it does not apply or no node is feasible (the
+        table path then explains the rejections)."""
+        n = table.size
+        filters = [
+            plugin
+            for plugin in self.profile.at("filter")
+            if plugin.name not in self.state.skip_filter_plugins
+        ]
+        limit = nodes_to_find(self.profile.percentage_of_nodes_to_score, n)
+        found = fusion.feasible(filters, self.state, self.pod, table, start, limit)
+        if found is None or len(found[0]) == 0:
+            return None
+        rows, visited = found
+        nodes = self.snapshot.node_infos
+        if len(rows) == 1 or not self.profile.at("score"):
+            return ScheduleResult(node_name=nodes[rows[0]].name, visited=visited)
+        feasible = _Rows(nodes, rows)
+        failed = self.pre_score(feasible, {})
+        if failed is not None:
+            return failed
+        totals = kernels.zeros(len(rows))
+        left = fusion.add_scores(
+            self.scorers(), self.profile.weight, self.state, self.pod, table, rows, totals
+        )
+        for plugin in left:
+            final = self.table_scores(plugin, kernels, table, rows, feasible)
+            if isinstance(final, ScheduleResult):
+                return final
+            kernels.weighted_add(final, self.profile.weight(plugin.name), totals)
+        top, count = kernels.best(totals)
+        pick = rng.randrange(count) if count > 1 else 0
+        return ScheduleResult(
+            node_name=nodes[rows[kernels.nth_with(totals, top, pick)]].name, visited=visited
+        )
+
+    def table_scores(self, plugin, kernels, table, rows, feasible) -> Any:
+        """One scorer's final scores of the feasible rows (its table version when it has
+        one, else node by node), or the failed result."""
+        from kubeprop.reference.scheduler import core
+
+        fast = core.accelerator(plugin)
+        if fast is not None and fast.score is not None:
+            raw = fast.score(plugin, self.state, self.pod, table, rows)
+        else:
+            raw = kernels.zeros(len(rows))
+            for j, info in enumerate(feasible):
+                score, status = plugin.score(self.state, self.pod, info)
+                if not status.is_success():
+                    return _fail(status.with_plugin(plugin.name))
+                raw[j] = score
+        if fast is not None and fast.normalize is not None:
+            final = fast.normalize(plugin, self.state, self.pod, table, raw)
+        elif plugin.score_extensions() is not None:
+            names = tuple(info.name for info in feasible)
+            mapped = self.normalize_map(plugin, dict(zip(names, raw)))
+            if isinstance(mapped, ScheduleResult):
+                return mapped
+            final = kernels.zeros(len(rows))
+            for j, name in enumerate(names):
+                final[j] = mapped[name]
+        else:
+            final = raw
+        if self.validate_scores:
+            bad = kernels.first_out_of_range(final, MIN_NODE_SCORE, MAX_NODE_SCORE)
+            if bad >= 0:
+                return self.out_of_range(plugin, final[bad], {})
+        return final
 
     def _filter_numbers(self) -> list[int]:
         return [

@@ -140,6 +140,10 @@ def _to_fraction(value: Any) -> Fraction:
     raise TypeError(f"a quantity value must be an int or a Fraction, not {type(value).__name__}")
 
 
+# quantity string -> the Quantity it parses to
+_PARSED: dict[str, Quantity] = {}
+
+
 @attrs.frozen(eq=False, order=False, repr=False)
 class Quantity:
     """An exact resource quantity with the format it was written in."""
@@ -149,9 +153,20 @@ class Quantity:
 
     @classmethod
     def parse(cls, text: str) -> Quantity:
-        """Parse a Kubernetes quantity string; ValueError with upstream's message."""
+        """Parse a Kubernetes quantity string; ValueError with upstream's message.
+        Remembered per string (a Quantity never changes)."""
         if not isinstance(text, str) or not text:
             raise ValueError(ERR_FORMAT_WRONG)
+        found = _PARSED.get(text)
+        if found is None or type(found) is not cls:
+            found = cls._parse(text)
+            if len(_PARSED) >= 4096:
+                _PARSED.clear()
+            _PARSED[text] = found
+        return found
+
+    @classmethod
+    def _parse(cls, text: str) -> Quantity:
         positive, num, denom, suffix = _split(text)
         base, exponent, fmt = _interpret(suffix)
         if abs(exponent) > MAX_EXPONENT:

@@ -577,3 +577,358 @@ def failed_condition(
         if message not in messages.get(uid, set()):
             problems.append(f"pod {name!r}: no FailedScheduling event says {message!r}")
     return holds_if(problems, checked=len(pending))
+
+
+# -- NodePorts (spec/scheduler.md, section 6.1) -------------------------------------------------
+
+NODE_PORTS = (
+    "https://github.com/kubernetes/kubernetes/blob/release-1.35/"
+    "pkg/scheduler/framework/plugins/nodeports/node_ports.go"
+)
+
+
+def _pod_host_ports(pod: Pod) -> list[tuple[str, str, int]]:
+    """(hostIP, protocol, hostPort) of the pod's app containers and sidecars (init
+    containers with restartPolicy Always), hostIP defaulting to 0.0.0.0 and protocol to TCP;
+    a regular init container has exited before the app starts and holds no port."""
+    spec = pod.spec
+    if spec is None:
+        return []
+    running = [c for c in spec.init_containers if c.restart_policy == "Always"]
+    running += list(spec.containers)
+    return [
+        (p.host_ip or "0.0.0.0", p.protocol or "TCP", p.host_port)
+        for c in running
+        for p in c.ports
+        if p.host_port is not None and p.host_port > 0
+    ]
+
+
+@invariant(
+    "SCHEDULER-HOST-PORTS-RESPECTED",
+    component="scheduler",
+    kind="safety",
+    statement="Pods placed one by one never share a (protocol, hostPort) on a node with "
+    "conflicting hostIPs: the same address, or either one 0.0.0.0 (every address), counting "
+    "app containers and sidecars, with hostIP defaulting to 0.0.0.0 and protocol to TCP.",
+    source=NODE_PORTS,
+)
+def host_ports_respected(pods: Iterable[Pod]) -> Outcome:
+    """``pods``: every pod placed so far (spec.nodeName set); others are ignored."""
+    by_node: dict[str, list[tuple[str, tuple[str, str, int]]]] = {}
+    for pod in pods:
+        node = pod.spec.node_name if pod.spec else None
+        if node:
+            by_node.setdefault(node, []).extend((_name(pod), p) for p in _pod_host_ports(pod))
+    problems = []
+    for node, ports in sorted(by_node.items()):
+        for i, (first, (ip1, protocol1, port1)) in enumerate(ports):
+            for second, (ip2, protocol2, port2) in ports[i + 1 :]:
+                same = (protocol1, port1) == (protocol2, port2) and first != second
+                if same and (ip1 == ip2 or "0.0.0.0" in (ip1, ip2)):
+                    problems.append(
+                        f"node {node!r}: pods {first!r} ({ip1}) and {second!r} ({ip2}) both "
+                        f"hold {protocol1}/{port1}"
+                    )
+    return holds_if(problems, checked=len(by_node))
+
+
+# -- InterPodAffinity (spec/scheduler.md, section 6.3) -------------------------------------------
+
+INTER_POD_AFFINITY = f"{ASSIGN}#inter-pod-affinity-and-anti-affinity"
+
+
+def _anti_term_matches(
+    owner: Pod, term: Any, other: Pod, namespaces: Mapping[str, Mapping[str, str]]
+) -> bool:
+    """Restated from the docs: ``other`` is in one of the term's namespaces (the owner's own
+    when neither namespaces nor namespaceSelector is given; ``{}`` selects every namespace,
+    another selector the known namespaces whose labels it matches) and its labels match the
+    term's labelSelector (an unset selector matches no pod)."""
+    other_ns = (other.metadata.namespace if other.metadata else None) or "default"
+    owner_ns = (owner.metadata.namespace if owner.metadata else None) or "default"
+    chosen = term.namespace_selector
+    if not term.namespaces and chosen is None:
+        in_scope = other_ns == owner_ns
+    else:
+        in_scope = other_ns in term.namespaces or (
+            chosen is not None
+            and (
+                chosen.is_empty()
+                or (other_ns in namespaces and chosen.matches(namespaces[other_ns]))
+            )
+        )
+    if not in_scope or term.label_selector is None:
+        return False
+    return term.label_selector.matches((other.metadata.labels if other.metadata else None) or {})
+
+
+def _anti_terms(pod: Pod) -> tuple[Any, ...]:
+    affinity = pod.spec.affinity if pod.spec else None
+    anti = affinity.pod_anti_affinity if affinity else None
+    return anti.required_during_scheduling_ignored_during_execution if anti else ()
+
+
+@invariant(
+    "SCHEDULER-POD-ANTI-AFFINITY-RESPECTED",
+    component="scheduler",
+    kind="safety",
+    statement="Pods placed one by one never share a topology domain (the same value of the "
+    "term's topologyKey on both nodes) with a pod that one of the two has a required "
+    "anti-affinity term against, whichever of the two was placed first.",
+    source=INTER_POD_AFFINITY,
+)
+def pod_anti_affinity_respected(
+    nodes: Iterable[Node],
+    pods: Iterable[Pod],
+    namespaces: Mapping[str, Mapping[str, str]] | None = None,
+) -> Outcome:
+    """``pods``: the pods placed so far (spec.nodeName set; others are ignored);
+    ``namespaces``: namespace name -> labels."""
+    labels_of = {_name(node): _labels(node) for node in nodes}
+    placed = [p for p in pods if p.spec and p.spec.node_name in labels_of]
+    problems, checked = [], 0
+    for owner in placed:
+        for term in _anti_terms(owner):
+            key = term.topology_key or ""
+            owner_labels = labels_of[owner.spec.node_name]
+            if key not in owner_labels:
+                continue
+            checked += 1
+            for other in placed:
+                if other is owner:
+                    continue
+                other_labels = labels_of[other.spec.node_name]
+                if other_labels.get(key) != owner_labels[key] or key not in other_labels:
+                    continue
+                if _anti_term_matches(owner, term, other, namespaces or {}):
+                    problems.append(
+                        f"pod {_name(other)!r} on {other.spec.node_name!r} shares "
+                        f"{key}={owner_labels[key]} with {_name(owner)!r} on "
+                        f"{owner.spec.node_name!r}, whose anti-affinity selects it"
+                    )
+    return holds_if(problems, checked=checked)
+
+
+# -- preemption (spec/scheduler.md, section 6.4) -------------------------------------------------
+
+DEFAULT_PREEMPTION_GO = (
+    "https://github.com/kubernetes/kubernetes/blob/release-1.35/"
+    "pkg/scheduler/framework/plugins/defaultpreemption/default_preemption.go"
+)
+
+
+def _pod_priority(pod: Pod) -> int:
+    """spec.priority, 0 when unset, as the pod priority page says."""
+    return (pod.spec.priority if pod.spec else None) or 0
+
+
+def _pod_key(pod: Pod) -> tuple[str, str]:
+    return ((pod.metadata.namespace if pod.metadata else None) or "", _name(pod))
+
+
+@invariant(
+    "SCHEDULER-PREEMPTION-LOWER-PRIORITY",
+    component="scheduler",
+    kind="safety",
+    statement="A pod nominated to a node by preemption has at least one victim, every victim "
+    "has a strictly lower priority than the pod, and every victim runs on the nominated node.",
+    source=PRIORITY,
+)
+def preemption_lower_priority(preemptor: Pod, node_name: str, victims: Sequence[Pod]) -> Outcome:
+    """``victims``: the pods preemption evicts for ``preemptor`` nominated to ``node_name``."""
+    if not node_name:
+        return VACUOUS
+    if not victims:
+        return violated(f"pod {_name(preemptor)!r} nominated to {node_name!r} without victims")
+    mine = _pod_priority(preemptor)
+    problems = []
+    for victim in victims:
+        if _pod_priority(victim) >= mine:
+            problems.append(
+                f"victim {_name(victim)!r} has priority {_pod_priority(victim)}, not below "
+                f"the preemptor's {mine}"
+            )
+        where = victim.spec.node_name if victim.spec else None
+        if where != node_name:
+            problems.append(f"victim {_name(victim)!r} runs on {where!r}, not on {node_name!r}")
+    return holds_if(problems, checked=len(victims))
+
+
+@invariant(
+    "SCHEDULER-PREEMPTION-MINIMAL",
+    component="scheduler",
+    kind="safety",
+    statement="With the victims removed, the pod fits the nominated node (every filter of "
+    "section 2 restated); returning any one victim to the node makes it not fit: preemption "
+    "evicts a minimal set.",
+    source=DEFAULT_PREEMPTION_GO,
+)
+def preemption_minimal(
+    preemptor: Pod, node: Node, on_node: Sequence[Pod], victims: Sequence[Pod]
+) -> Outcome:
+    """``on_node``: the pods on the nominated ``node`` when preemption chose, victims included."""
+    if not victims:
+        return VACUOUS
+    evicted = {_pod_key(v) for v in victims}
+    remaining = [p for p in on_node if _pod_key(p) not in evicted]
+    causes = _causes(preemptor, node, remaining)
+    if causes:
+        return violated(
+            f"pod {_name(preemptor)!r} still does not fit {_name(node)!r} without its victims: "
+            f"{', '.join(causes)}"
+        )
+    problems = [
+        f"victim {_name(victim)!r} need not be evicted: the pod fits {_name(node)!r} with it"
+        for victim in victims
+        if not _causes(preemptor, node, [*remaining, victim])
+    ]
+    return holds_if(problems, checked=len(victims))
+
+
+# -- PodTopologySpread (spec/scheduler.md, section 6.2) -----------------------------------------
+
+TOPOLOGY_SPREAD = f"{DOCS}/concepts/scheduling-eviction/topology-spread-constraints/"
+SPREAD_REASON = "node(s) didn't match pod topology spread constraints"
+
+
+def _spread_pod_labels(pod: Pod) -> Mapping[str, str]:
+    return (pod.metadata.labels if pod.metadata else None) or {}
+
+
+def _spread_selects(owner: Pod, constraint: Any, labels: Mapping[str, str]) -> bool:
+    """The constraint's labelSelector (unset: no pod) matches ``labels``, ANDed with the
+    owner's own values of the matchLabelKeys it carries."""
+    if constraint.label_selector is None:
+        return False
+    own = _spread_pod_labels(owner)
+    for key in constraint.match_label_keys:
+        if key in own and (key not in labels or labels[key] != own[key]):
+            return False
+    return constraint.label_selector.matches(labels)
+
+
+def _spread_counts_none(owner: Pod, constraint: Any) -> bool:
+    """v1.35 counts no pod for a selector without requirements (labelSelector {} and no
+    matchLabelKeys value on the owner): countPodsMatchSelector's shortcut, fixed after
+    v1.35 by kubernetes/kubernetes#141340."""
+    selector = constraint.label_selector
+    own = _spread_pod_labels(owner)
+    keyed = any(key in own for key in constraint.match_label_keys)
+    return selector is not None and selector.is_empty() and not keyed
+
+
+def _spread_includes(pod: Pod, constraint: Any, node: Node) -> bool:
+    """nodeAffinityPolicy Honor (the default): the node matches the pod's nodeSelector and
+    required node affinity; nodeTaintsPolicy Honor: the pod tolerates its NoSchedule and
+    NoExecute taints (Ignore, the default: taints do not matter)."""
+    honor_affinity = (constraint.node_affinity_policy or "Honor") == "Honor"
+    if honor_affinity and not node_affinity_respected(pod, node).ok:
+        return False
+    honor_taints = constraint.node_taints_policy == "Honor"
+    return not (honor_taints and not taints_respected(pod, node).ok)
+
+
+def _spread_violations(
+    pod: Pod, nodes: Sequence[Node], placed: Sequence[Pod]
+) -> dict[str, list[str]] | None:
+    """Node name -> how placing ``pod`` there would break one of its DoNotSchedule
+    constraints (empty: it would not); None when the pod has no such constraint."""
+    spec = pod.spec
+    hard = [
+        c
+        for c in (spec.topology_spread_constraints if spec else ())
+        if c.when_unsatisfiable == "DoNotSchedule"
+    ]
+    if not hard:
+        return None
+    namespace = (pod.metadata.namespace if pod.metadata else None) or ""
+    keys = [c.topology_key or "" for c in hard]
+    counted: dict[str, list[Pod]] = {}
+    for other in placed:
+        deleting = bool(other.metadata and other.metadata.deletion_timestamp)
+        same_namespace = ((other.metadata.namespace if other.metadata else None) or "") == namespace
+        if other.spec and other.spec.node_name and same_namespace and not deleting:
+            counted.setdefault(other.spec.node_name, []).append(other)
+    domains: list[dict[str, int]] = []
+    for constraint in hard:
+        counts: dict[str, int] = {}
+        for node in nodes:
+            labels = _labels(node)
+            if any(key not in labels for key in keys) or not _spread_includes(
+                pod, constraint, node
+            ):
+                continue
+            matching = (
+                0
+                if _spread_counts_none(pod, constraint)
+                else sum(
+                    1
+                    for other in counted.get(_name(node), [])
+                    if _spread_selects(pod, constraint, _spread_pod_labels(other))
+                )
+            )
+            value = labels[constraint.topology_key]
+            counts[value] = counts.get(value, 0) + matching
+        domains.append(counts)
+    found: dict[str, list[str]] = {}
+    for node in nodes:
+        labels, problems = _labels(node), []
+        for constraint, counts in zip(hard, domains):
+            key = constraint.topology_key or ""
+            if key not in labels:
+                problems.append(f"it lacks the topology key {key!r}")
+                continue
+            min_domains = 1 if constraint.min_domains is None else constraint.min_domains
+            if len(counts) < min_domains:
+                minimum = 0
+            elif counts:
+                minimum = min(counts.values())
+            else:  # no domain at all, and minDomains 0: nothing to compare with
+                continue
+            itself = 1 if _spread_selects(pod, constraint, _spread_pod_labels(pod)) else 0
+            skew = counts.get(labels[key], 0) + itself - minimum
+            if skew > (constraint.max_skew or 0):
+                problems.append(
+                    f"{key}={labels[key]} would hold {counts.get(labels[key], 0) + itself} "
+                    f"matching pods against a global minimum of {minimum}: skew {skew} > "
+                    f"maxSkew {constraint.max_skew or 0}"
+                )
+        found[_name(node)] = problems
+    return found
+
+
+@invariant(
+    "SCHEDULER-TOPOLOGY-SPREAD-RESPECTED",
+    component="scheduler",
+    kind="safety",
+    statement="A pod is placed only where each of its DoNotSchedule topology spread "
+    "constraints holds: the node carries the topology key and the matching pods of the pod's "
+    "namespace (not being deleted) in its domain, plus the pod itself if it matches, minus "
+    "the fewest in any domain (0 with fewer domains than minDomains) stay within maxSkew, "
+    "counting nodes that carry every key and pass the inclusion policies; and a node is "
+    "rejected for topology spread only when placing the pod there would break one.",
+    source=TOPOLOGY_SPREAD,
+)
+def topology_spread_respected(
+    pod: Pod, result: Any, nodes: Sequence[Node], placed: Sequence[Pod]
+) -> Outcome:
+    """``result``: the cycle's outcome (``node_name``, ``filtered``); ``placed``: the pods
+    bound (spec.nodeName set) when the cycle ran."""
+    violations = _spread_violations(pod, nodes, placed)
+    if violations is None:
+        return VACUOUS
+    problems = []
+    chosen = result.node_name
+    if chosen is not None and violations.get(chosen):
+        problems.append(
+            f"pod {_name(pod)!r} placed on {chosen!r} although {'; '.join(violations[chosen])}"
+        )
+    for name, reasons in dict(result.filtered).items():
+        spread = any(reason.startswith(SPREAD_REASON) for reason in reasons)
+        if spread and name in violations and not violations[name]:
+            problems.append(
+                f"node {name!r} rejected for topology spread ({list(reasons)}) although placing "
+                f"pod {_name(pod)!r} there keeps every constraint within maxSkew"
+            )
+    return holds_if(problems, checked=len(nodes))

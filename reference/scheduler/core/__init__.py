@@ -54,6 +54,9 @@ class Accelerator:
 
 
 ACCELERATORS: dict[type, Accelerator] = {}
+# The fused cycle of the default plugins (kubeprop.reference.scheduler.plugins.fused),
+# set when the plugins are imported.
+FUSED: Any = None
 
 
 def register(plugin_class: type, **points: Callable[..., Any]) -> None:
@@ -68,6 +71,7 @@ def accelerator(plugin: Any) -> Accelerator | None:
 __all__ = [
     "ACCELERATORS",
     "COMPILED",
+    "FUSED",
     "IMPLEMENTATION",
     "KERNELS",
     "PURE",

@@ -321,3 +321,123 @@ def and_into(src, dst):
     for i in range(len(dst)):
         if not src[i]:
             dst[i] = 0
+
+
+# -- the fused cycle of the default plugins ------------------------------------------------
+
+
+def fused_filter(
+    start,
+    limit,
+    unschedulable,
+    check_unschedulable,
+    keep,
+    rows,
+    width,
+    flagged,
+    affinity,
+    alloc_pods,
+    pod_count,
+    wants,
+    allocs,
+    useds,
+):
+    """The feasible rows under NodeUnschedulable (when ``check_unschedulable``), NodeName
+    (``keep``: -2 any row, -1 none, else that row), TaintToleration (``flagged`` per taint
+    id, empty: no check), NodeAffinity (``affinity`` per row, empty: no check) and
+    NodeResourcesFit (a free pod slot, and wants[r] <= allocs[r] - useds[r]), visited from
+    ``start`` round the table until ``limit`` are found: (rows, visited) as feasible_rows."""
+    n = len(pod_count)
+    found = array("q")
+    visited = 0
+    count = len(wants)
+    check_taints = width > 0 and len(flagged) > 0
+    check_affinity = len(affinity) > 0
+    for j in range(n):
+        i = start + j
+        if i >= n:
+            i -= n
+        visited += 1
+        if check_unschedulable and unschedulable[i]:
+            continue
+        if keep != -2 and i != keep:
+            continue
+        if check_taints:
+            base = i * width
+            tainted = False
+            for k in range(width):
+                t = rows[base + k]
+                if t < 0:
+                    break
+                if flagged[t]:
+                    tainted = True
+                    break
+            if tainted:
+                continue
+        if check_affinity and not affinity[i]:
+            continue
+        if 1 > alloc_pods[i] - pod_count[i]:
+            continue
+        fits = True
+        for r in range(count):
+            if wants[r] > allocs[r][i] - useds[r][i]:
+                fits = False
+                break
+        if not fits:
+            continue
+        found.append(i)
+        if len(found) >= limit:
+            break
+    return found, visited
+
+
+def fused_score(
+    idx,
+    strategy,
+    wants,
+    allocs,
+    useds,
+    weights,
+    shape_u,
+    shape_s,
+    fit_weight,
+    bal_wants,
+    bal_allocs,
+    bal_useds,
+    bal_weight,
+    rows,
+    width,
+    prefer,
+    taint_weight,
+    terms,
+    term_weights,
+    affinity_weight,
+    totals,
+):
+    """totals[j] += the weighted, normalised scores of NodeResourcesFit (when fit_weight),
+    BalancedAllocation (when bal_weight), TaintToleration (when taint_weight: PreferNoSchedule
+    taints flagged in ``prefer``, reversed) and NodeAffinity (when affinity_weight: the
+    weights of the preferred ``terms`` held per row) of the feasible rows ``idx``; the same
+    numbers as the kernels above, one plugin at a time."""
+    n = len(idx)
+    scratch = zeros(n)
+    if fit_weight:
+        resource_scores(idx, strategy, wants, allocs, useds, weights, shape_u, shape_s, scratch)
+        weighted_add(scratch, fit_weight, totals)
+    if bal_weight:
+        balanced_scores(idx, bal_wants, bal_allocs, bal_useds, scratch)
+        weighted_add(scratch, bal_weight, totals)
+    final = zeros(n)
+    if taint_weight:
+        if width > 0:
+            count_flagged(idx, rows, width, prefer, scratch)
+        else:
+            scratch = zeros(n)
+        normalize(scratch, 1, final)
+        weighted_add(final, taint_weight, totals)
+    if affinity_weight:
+        scratch = zeros(n)
+        for term, weight in zip(terms, term_weights):
+            add_where(idx, term, weight, scratch)
+        normalize(scratch, 0, final)
+        weighted_add(final, affinity_weight, totals)

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import importlib
 
+from kubeprop.reference.scheduler import core
 from kubeprop.reference.scheduler.framework import Profile, Registry
 from kubeprop.reference.scheduler.plugins import (
     node_affinity,
     node_name,
+    inter_pod_affinity,
     node_resources_balanced_allocation,
     node_resources_fit,
     node_unschedulable,
+    pod_topology_spread,
     taint_toleration,
 )
 from kubeprop.spec.api.base import FrozenMap
@@ -28,6 +31,8 @@ _MODULES = (
     taint_toleration,
     node_affinity,
     node_resources_fit,
+    pod_topology_spread,
+    inter_pod_affinity,
     node_resources_balanced_allocation,
 )
 
@@ -40,6 +45,8 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     (taint_toleration.NAME, 3),
     (node_affinity.NAME, 2),
     (node_resources_fit.NAME, 1),
+    (pod_topology_spread.NAME, 2),
+    (inter_pod_affinity.NAME, 2),
     (node_resources_balanced_allocation.NAME, 1),
 )
 
@@ -55,6 +62,7 @@ ACCELERATED = (
 )
 for _module in ACCELERATED:
     importlib.import_module(f"{_module.__name__}.table")
+core.FUSED = importlib.import_module(f"{__name__}.fused")
 
 
 def default_profile(scheduler_name: str = "default-scheduler") -> Profile:

@@ -7,28 +7,41 @@ Contract (https://kubernetes.io/docs/concepts/scheduling-eviction/resource-bin-p
   (requested of the node's pods + the pod's request) / allocatable, capped at 1,
   with actual requests (no non-zero defaults); std is |f1 - f2| / 2 for two
   fractions, the population standard deviation for more, 0 for fewer; the score
-  is ``int((1 - std) * 100)`` (truncated). No normalisation.
+  is ``int((1 - std) * 100)`` (truncated). No normalisation. Float sums are
+  explicit left-to-right loops, as Go adds (no compensated summation).
+- ``new(args)`` validates args as upstream's
+  ValidateNodeResourcesBalancedAllocationArgs (a resource named twice is a
+  Duplicate, a weight other than 1 is Invalid "must be 1"; every problem at
+  once); ``default_args`` is upstream's v1 defaulting (a missing or zero weight
+  is 1), applied by the configuration loader.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from kubeprop.reference.scheduler import resources
+from kubeprop.reference.scheduler.config import (
+    field_errors,
+    read_int,
+    read_list,
+    read_object,
+    read_str,
+)
 from kubeprop.reference.scheduler.framework import (
     SKIP,
     SUCCESS,
     CycleState,
     Handle,
-    InvalidInput,
     NodeInfo,
     Status,
 )
 from kubeprop.reference.scheduler.helper import MAX_NODE_SCORE
+from kubeprop.spec.api.errors import FieldError, duplicate, invalid, required
 
 NAME = "NodeResourcesBalancedAllocation"
 _PRE_SCORE_KEY = "PreScore" + NAME
@@ -40,8 +53,14 @@ def balanced_resource_score(requested: Sequence[int], allocatable: Sequence[int]
     if len(fractions) == 2:
         std = abs((fractions[0] - fractions[1]) / 2)
     elif len(fractions) > 2:
-        mean = sum(fractions) / len(fractions)
-        std = math.sqrt(sum((f - mean) * (f - mean) for f in fractions) / len(fractions))
+        total = 0.0
+        for fraction in fractions:
+            total += fraction
+        mean = total / len(fractions)
+        variance = 0.0
+        for fraction in fractions:
+            variance += (fraction - mean) * (fraction - mean)
+        std = math.sqrt(variance / len(fractions))
     return int((1 - std) * MAX_NODE_SCORE)
 
 
@@ -76,15 +95,47 @@ class NodeResourcesBalancedAllocation:
         return None
 
 
+def default_args(args: Mapping[str, Any]) -> dict[str, Any]:
+    """SetDefaults_NodeResourcesBalancedAllocationArgs (v1): a missing or zero weight is 1."""
+    out = dict(args)
+    items = out.get("resources")
+    if isinstance(items, list):
+        out["resources"] = [
+            {**item, "weight": 1}
+            if isinstance(item, Mapping) and item.get("weight") in (None, 0)
+            else item
+            for item in items
+        ]
+    return out
+
+
 def new(args: Any, handle: Handle) -> NodeResourcesBalancedAllocation:
-    """``args``: None, or a mapping with ``resources: [{name, weight}]`` (weights unused);
-    a resource without a name is rejected naming its field path."""
-    names = []
-    for i, item in enumerate((args or {}).get("resources") or ()):
-        name = item.get("name") if isinstance(item, dict) else None
+    """``args``: None, or NodeResourcesBalancedAllocationArgs in camelCase
+    (``resources: [{name, weight}]``, weights 1); every problem is reported at once,
+    each naming its field path."""
+    if not args:
+        return NodeResourcesBalancedAllocation()
+    errors: list[FieldError] = []
+    data = read_object(args, "", ("resources",), errors)
+    names: list[str] = []
+    for i, item in enumerate(read_list((data or {}).get("resources"), "resources", errors)):
+        at = f"resources[{i}]"
+        entry = read_object(item, at, ("name", "weight"), errors)
+        if entry is None:
+            continue
+        name = read_str(entry.get("name"), f"{at}.name", errors)
         if not name:
-            raise InvalidInput(f"resources[{i}].name: Required value")
+            errors.append(required(f"{at}.name"))
+            continue
+        if name in names:
+            errors.append(duplicate(f"{at}.name", name))
+        raw = entry.get("weight")
+        weight = 1 if raw is None else read_int(raw, f"{at}.weight", errors)
+        if weight is not None and weight != 1:
+            errors.append(invalid(f"{at}.weight", weight, "must be 1"))
         names.append(name)
+    if errors:
+        raise field_errors(errors)
     return NodeResourcesBalancedAllocation(
-        resources=tuple(names) or (resources.CPU, resources.MEMORY)
+        resources=tuple(dict.fromkeys(names)) or (resources.CPU, resources.MEMORY)
     )

@@ -13,6 +13,25 @@ from kubeprop.reference.scheduler import core, resources
 from kubeprop.reference.scheduler.plugins import node_resources_fit as fit
 
 
+def checked_resources(plugin, requests) -> list[str]:
+    """The resources the Filter checks, in its order: cpu, memory, ephemeral-storage, then
+    the scalar resources requested (sorted), less the ignored extended resources."""
+    names = [resources.CPU, resources.MEMORY, resources.EPHEMERAL_STORAGE]
+    for name in sorted(n for n in requests if resources.is_scalar_resource_name(n)):
+        if fit.is_extended_resource_name(name) and (
+            name in plugin.ignored_resources or name.split("/")[0] in plugin.ignored_resource_groups
+        ):
+            continue
+        names.append(name)
+    return names
+
+
+def shape_columns(plugin) -> tuple[list[int], list[int]]:
+    """RequestedToCapacityRatio's shape scaled to 0..100: (utilizations, scores)."""
+    shape = fit.scaled_shape(plugin.shape) if plugin.shape else ((0, 0),)
+    return [utilization for utilization, _ in shape], [score for _, score in shape]
+
+
 def filter_rows(plugin, state, pod, table):
     try:
         requests = state.read(fit._PRE_FILTER_KEY)
@@ -24,15 +43,7 @@ def filter_rows(plugin, state, pod, table):
     pods = table.resource_column(resources.PODS)
     k.mark_insufficient(1, table.allocatable[pods], table.pod_count, 1, mask, unresolvable, 0)
     if any(requests.get(name, 0) for name in requests if name != resources.PODS):
-        names = [resources.CPU, resources.MEMORY, resources.EPHEMERAL_STORAGE]
-        for name in sorted(n for n in requests if resources.is_scalar_resource_name(n)):
-            if fit.is_extended_resource_name(name) and (
-                name in plugin.ignored_resources
-                or name.split("/")[0] in plugin.ignored_resource_groups
-            ):
-                continue
-            names.append(name)
-        for bit, name in enumerate(names, start=1):
+        for bit, name in enumerate(checked_resources(plugin, requests), start=1):
             want = requests.get(name, 0)
             if want > 0:
                 column = table.resource_column(name)
@@ -83,9 +94,7 @@ def score_rows(plugin, state, pod, table, rows):
     wants, allocs, useds, weights = score_columns(table, wanted, plugin.resources, True)
     out = table.kernels.zeros(len(rows))
     strategy = STRATEGIES[plugin.scoring_strategy]
-    shape = fit.scaled_shape(plugin.shape) if plugin.shape else ((0, 0),)
-    utilizations = [utilization for utilization, _ in shape]
-    scores = [score for _, score in shape]
+    utilizations, scores = shape_columns(plugin)
     table.kernels.resource_scores(
         rows, strategy, wants, allocs, useds, weights, utilizations, scores, out
     )

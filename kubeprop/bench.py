@@ -1,0 +1,154 @@
+"""``kubeprop bench``: the scheduler core's pods per second at several cluster sizes, compiled and pure.
+
+Contract: ``measure(nodes, kernels, pods)`` schedules ``pods`` pods shaped like
+scheduler_perf's pod-default template (100m cpu, 500Mi memory) one by one onto
+``nodes`` nodes shaped like its node-default template (4 cpu, 32Gi, 110 pods,
+a zone label), with the default profile scanning 100 % of the nodes, each pod
+bound (the snapshot and the node table updated) before the next, and returns
+the pods per second of wall time. ``run`` measures every size with the
+compiled kernels (when built) and the pure twin in the same process, so their
+ratio compares like with like. Timing uses the wall clock of the benchmark
+itself, never the model's clock. Nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+SIZES = (100, 1000, 5000, 15000)
+
+
+@attrs.frozen
+class Measurement:
+    nodes: int
+    implementation: str  # "cython" or "python"
+    pods: int
+    seconds: float
+
+    @property
+    def pods_per_second(self) -> float:
+        return self.pods / self.seconds if self.seconds > 0 else float("inf")
+
+
+def cluster(nodes: int) -> Any:
+    """A snapshot of ``nodes`` nodes of scheduler_perf's node-default shape."""
+    from kubeprop.conformance.strategies.scheduler import make_node
+    from kubeprop.reference.scheduler import Snapshot
+
+    return Snapshot.of(
+        make_node(
+            f"node-{i}",
+            {"cpu": "4", "memory": "32Gi", "pods": "110"},
+            labels={"topology.kubernetes.io/zone": f"zone-{i % 3}"},
+        )
+        for i in range(nodes)
+    )
+
+
+def pods(count: int, offset: int = 0) -> list[Any]:
+    from kubeprop.conformance.strategies.scheduler import make_pod
+
+    return [
+        make_pod(f"pod-{offset + i}", ({"cpu": "100m", "memory": "500Mi"},)) for i in range(count)
+    ]
+
+
+def measure(nodes: int, kernels: Any, count: int, *, warmup: int = 5) -> Measurement:
+    """Pods per second of the default profile over ``nodes`` nodes with ``kernels``."""
+    from kubeprop.reference.scheduler import core, default_profile, schedule_one
+
+    profile = attrs.evolve(default_profile(), percentage_of_nodes_to_score=100)
+    snapshot = cluster(nodes)
+    table = core.NodeTable.of(snapshot.node_infos, kernels)
+    rng = random.Random(0)
+    start = 0
+
+    def place(batch: Sequence[Any]) -> None:
+        nonlocal snapshot, start
+        for pod in batch:
+            result = schedule_one(
+                profile,
+                pod,
+                snapshot,
+                rng,
+                kernels=kernels,
+                table=table,
+                start=start,
+                explain=False,
+            )
+            if result.node_name is None:
+                raise RuntimeError(f"pod {pod.metadata.name} did not fit: {result.status}")
+            start = (start + result.visited) % nodes
+            snapshot = snapshot.assume(pod, result.node_name)
+
+    place(pods(warmup, offset=10**6))
+    measured = pods(count)
+    began = time.perf_counter()
+    place(measured)
+    seconds = time.perf_counter() - began
+    implementation = "python" if kernels is core.PURE else "cython"
+    return Measurement(nodes, implementation, count, seconds)
+
+
+def run(sizes: Sequence[int] = SIZES, *, pods_compiled: int = 500, pods_pure: int = 10):
+    """Every size with each available kernel module, compiled first."""
+    from kubeprop.reference.scheduler import core
+
+    results = []
+    for nodes in sizes:
+        if core.COMPILED is not None:
+            results.append(measure(nodes, core.COMPILED, pods_compiled))
+        results.append(measure(nodes, core.PURE, pods_pure))
+    return results
+
+
+def render(results: Sequence[Measurement]) -> str:
+    """A table: nodes, pods/s compiled and pure, and their ratio."""
+    by_size: dict[int, dict[str, Measurement]] = {}
+    for m in results:
+        by_size.setdefault(m.nodes, {})[m.implementation] = m
+    lines = [f"{'NODES':>6}  {'CYTHON PODS/S':>13}  {'PYTHON PODS/S':>13}  {'RATIO':>6}"]
+    for nodes in sorted(by_size):
+        row = by_size[nodes]
+        compiled, pure = row.get("cython"), row.get("python")
+        c = f"{compiled.pods_per_second:13.0f}" if compiled else f"{'-':>13}"
+        p = f"{pure.pods_per_second:13.1f}" if pure else f"{'-':>13}"
+        ratio = (
+            f"{compiled.pods_per_second / pure.pods_per_second:5.0f}x"
+            if compiled and pure
+            else f"{'-':>6}"
+        )
+        lines.append(f"{nodes:>6}  {c}  {p}  {ratio}")
+    return "\n".join(lines)
+
+
+def plot(results: Sequence[Measurement], path: str) -> None:
+    """A PNG of pods/s against nodes, one line per implementation (needs matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(7, 4.5))
+    for implementation in ("cython", "python"):
+        points = sorted(
+            (m.nodes, m.pods_per_second) for m in results if m.implementation == implementation
+        )
+        if points:
+            xs, ys = zip(*points)
+            axes.plot(xs, ys, marker="o", label=implementation)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("nodes (100 % scanned)")
+    axes.set_ylabel("pods scheduled per second")
+    axes.set_title("kubeprop scheduler core, default profile")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, format="png")
+    pyplot.close(figure)
