@@ -434,7 +434,7 @@ cpdef tuple fused_filter(Py_ssize_t start, Py_ssize_t limit, const unsigned char
                 continue
         if check_affinity and not affinity[i]:
             continue
-        if 1 > alloc_pods[i] - pod_count[i]:
+        if alloc_pods[i] - pod_count[i] < 1:
             continue
         rejected = False
         for r in range(count):

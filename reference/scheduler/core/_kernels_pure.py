@@ -376,7 +376,7 @@ def fused_filter(
                 continue
         if check_affinity and not affinity[i]:
             continue
-        if 1 > alloc_pods[i] - pod_count[i]:
+        if alloc_pods[i] - pod_count[i] < 1:
             continue
         fits = True
         for r in range(count):

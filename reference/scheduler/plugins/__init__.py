@@ -14,9 +14,9 @@ import importlib
 from kubeprop.reference.scheduler import core
 from kubeprop.reference.scheduler.framework import Profile, Registry
 from kubeprop.reference.scheduler.plugins import (
+    inter_pod_affinity,
     node_affinity,
     node_name,
-    inter_pod_affinity,
     node_resources_balanced_allocation,
     node_resources_fit,
     node_unschedulable,
