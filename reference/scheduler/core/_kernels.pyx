@@ -14,9 +14,16 @@ from libc.stdlib cimport malloc, free
 DEF MAX_NODE_SCORE = 100
 DEF MAX_UTILIZATION = 100
 
-LEAST_ALLOCATED = 0
-MOST_ALLOCATED = 1
-REQUESTED_TO_CAPACITY_RATIO = 2
+# the scoring strategies, as C constants (a module global would be a Python object
+# compared in every iteration) and as Python names
+cdef enum:
+    C_LEAST_ALLOCATED = 0
+    C_MOST_ALLOCATED = 1
+    C_REQUESTED_TO_CAPACITY_RATIO = 2
+
+LEAST_ALLOCATED = C_LEAST_ALLOCATED
+MOST_ALLOCATED = C_MOST_ALLOCATED
+REQUESTED_TO_CAPACITY_RATIO = C_REQUESTED_TO_CAPACITY_RATIO
 
 cdef array.array _INT64 = _array.array("q")
 
@@ -171,7 +178,7 @@ cpdef void resource_scores(const long long[::1] idx, int strategy, list wants, l
     cdef long long want, weight, capacity, requested, score, top
     cdef long long* total = <long long*> malloc(max(n, 1) * sizeof(long long))
     cdef long long* weight_sum = <long long*> malloc(max(n, 1) * sizeof(long long))
-    if strategy == REQUESTED_TO_CAPACITY_RATIO:
+    if strategy == C_REQUESTED_TO_CAPACITY_RATIO:
         su = _array.array("q", shape_u)
         ss = _array.array("q", shape_s)
     try:
@@ -183,7 +190,7 @@ cpdef void resource_scores(const long long[::1] idx, int strategy, list wants, l
             used = useds[r]
             want = wants[r]
             weight = weights[r]
-            if strategy == LEAST_ALLOCATED:
+            if strategy == C_LEAST_ALLOCATED:
                 for j in range(n):
                     i = idx[j]
                     capacity = alloc[i]
@@ -193,7 +200,7 @@ cpdef void resource_scores(const long long[::1] idx, int strategy, list wants, l
                     score = 0 if requested > capacity else (capacity - requested) * MAX_NODE_SCORE / capacity
                     total[j] += score * weight
                     weight_sum[j] += weight
-            elif strategy == MOST_ALLOCATED:
+            elif strategy == C_MOST_ALLOCATED:
                 for j in range(n):
                     i = idx[j]
                     capacity = alloc[i]
@@ -223,7 +230,7 @@ cpdef void resource_scores(const long long[::1] idx, int strategy, list wants, l
         for j in range(n):
             if weight_sum[j] == 0:
                 out[j] = 0
-            elif strategy == REQUESTED_TO_CAPACITY_RATIO:
+            elif strategy == C_REQUESTED_TO_CAPACITY_RATIO:
                 out[j] = (2 * total[j] + weight_sum[j]) / (2 * weight_sum[j])
             else:
                 out[j] = total[j] / weight_sum[j]
@@ -499,7 +506,7 @@ cpdef void fused_score(const long long[::1] idx, int strategy, list wants, list 
         flags = terms[r]
         term_p[r] = &flags[0] if flags.shape[0] > 0 else NULL
         term_w[r] = term_weights[r]
-    if strategy == REQUESTED_TO_CAPACITY_RATIO:
+    if strategy == C_REQUESTED_TO_CAPACITY_RATIO:
         su = _array.array("q", shape_u)
         ss = _array.array("q", shape_s)
         top_rtcr = _broken_linear(MAX_UTILIZATION, su, ss)
@@ -516,9 +523,9 @@ cpdef void fused_score(const long long[::1] idx, int strategy, list wants, list 
                     if capacity == 0:
                         continue
                     requested = fit_used[r][i] + fit_want[r]
-                    if strategy == LEAST_ALLOCATED:
+                    if strategy == C_LEAST_ALLOCATED:
                         score = 0 if requested > capacity else _quot((capacity - requested) * MAX_NODE_SCORE, capacity)
-                    elif strategy == MOST_ALLOCATED:
+                    elif strategy == C_MOST_ALLOCATED:
                         if requested > capacity:
                             requested = capacity
                         score = _quot(requested * MAX_NODE_SCORE, capacity)
@@ -533,7 +540,7 @@ cpdef void fused_score(const long long[::1] idx, int strategy, list wants, list 
                     weight_sum += fit_w[r]
                 if weight_sum == 0:
                     score = 0
-                elif strategy == REQUESTED_TO_CAPACITY_RATIO:
+                elif strategy == C_REQUESTED_TO_CAPACITY_RATIO:
                     score = (2 * total + weight_sum) / (2 * weight_sum)
                 else:
                     score = _quot(total, weight_sum)
