@@ -372,7 +372,7 @@ def preemption(pod, nodes, placed):
             typed_pod("p", priority=10),
             [typed_pod("x", node="plain")],
             "",
-            id="where evicting lower-priority pods makes room nothing is said (not modelled)",
+            id="where evicting lower-priority pods makes room nothing follows the fit error",
         ),
     ],
 )
@@ -401,3 +401,134 @@ def test_a_restarted_scheduler_schedules_what_the_old_one_left_pending():
     cluster.run()
     assert cluster.node_name("nginx") == "node-1"
     assert len(cluster.events("Scheduled")) == 1
+
+
+# -- preemption (spec/scheduler.md, section 6.4) -------------------------------------------------
+
+
+def preempting_cluster() -> Cluster:
+    """One node of 1 cpu holding a low-priority pod of 600m, and a high-priority pod arriving."""
+    cluster = Cluster()
+    cluster.node("node-1")
+    cluster.pod("low", priority=0)
+    cluster.run()
+    assert cluster.node_name("low") == "node-1"
+    cluster.pod("high", priority=1000)
+    cluster.run()
+    return cluster
+
+
+def test_a_higher_priority_pod_preempts_and_is_nominated():
+    cluster = preempting_cluster()
+    low, high = cluster.get("low"), cluster.get("high")
+    assert low["metadata"].get("deletionTimestamp")  # deleted with its grace period
+    [target] = [c for c in low["status"]["conditions"] if c["type"] == "DisruptionTarget"]
+    assert (target["status"], target["reason"], target["message"]) == (
+        "True",
+        "PreemptionByScheduler",
+        "default-scheduler: preempting to accommodate a higher priority pod",
+    )
+    [event] = cluster.events("Preempted")
+    assert event["type"] == "Normal"
+    assert event["involvedObject"]["name"] == "low"
+    assert event["message"] == f"Preempted by pod {high['metadata']['uid']} on node node-1"
+    assert high["status"]["nominatedNodeName"] == "node-1"
+    assert cluster.node_name("high") is None
+    [failed] = cluster.events("FailedScheduling")
+    assert failed["message"] == "0/1 nodes are available: 1 Insufficient cpu."
+
+
+def test_the_preemptor_waits_for_its_victim_then_takes_the_nominated_node():
+    cluster = preempting_cluster()
+    cluster.run(20.0)
+    assert cluster.node_name("high") is None
+    assert len(cluster.events("Preempted")) == 1  # the terminating victim is not preempted again
+    cluster.server.request(
+        "delete", "pods", namespace="default", name="low", body={"gracePeriodSeconds": 0}
+    )
+    cluster.run()
+    assert cluster.node_name("high") == "node-1"
+    assert "default/high" not in cluster.scheduler.nominated
+
+
+def test_while_its_victims_terminate_the_preemptor_is_not_eligible_to_preempt_again():
+    cluster = preempting_cluster()
+    cluster.run(340.0)  # the 5-minute flush retries it
+    assert cluster.condition("high")["message"] == (
+        "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to a "
+        "terminating pod on the nominated node."
+    )
+    assert cluster.get("high")["status"]["nominatedNodeName"] == "node-1"
+
+
+def test_a_lower_priority_pod_does_not_take_the_room_freed_for_a_nominated_pod():
+    cluster = preempting_cluster()
+    cluster.server.request(
+        "delete", "pods", namespace="default", name="low", body={"gracePeriodSeconds": 0}
+    )
+    cluster.pod("late", cpu="600m", priority=10)
+    cluster.scheduler.queue.delete(cluster.scheduler.queue.unschedulable["default/high"].pod)
+    cluster.run()
+    assert cluster.node_name("late") is None
+    assert cluster.condition("late")["message"].startswith(
+        "0/1 nodes are available: 1 Insufficient"
+    )
+
+
+def test_a_pod_that_may_not_preempt_evicts_nobody():
+    cluster = Cluster()
+    cluster.node("node-1")
+    cluster.pod("low", priority=0)
+    cluster.run()
+    cluster.pod("high", priority=1000, preemptionPolicy="Never")
+    cluster.run()
+    assert not cluster.get("low")["metadata"].get("deletionTimestamp")
+    assert cluster.events("Preempted") == []
+    assert cluster.condition("high")["message"] == (
+        "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to "
+        "preemptionPolicy=Never."
+    )
+
+
+def test_the_scheduler_binds_through_the_default_binder_given_its_connection():
+    cluster = Cluster()
+    [binder] = cluster.scheduler.profile.at("bind")
+    assert binder.name == "DefaultBinder"
+    assert binder.connection is cluster.connection
+    assert [p.name for p in cluster.scheduler.profile.at("post_filter")] == ["DefaultPreemption"]
+
+
+@attrs.define(eq=False)
+class RefusesDeletes(Connection):
+    """A connection whose first ``refusals`` deletes never reach the API server."""
+
+    refusals: int = 1
+
+    def request(self, verb, resource, **kwargs):
+        if verb == "delete" and self.refusals > 0:
+            self.refusals -= 1
+            return unreachable(self.name)
+        return super().request(verb, resource, **kwargs)
+
+
+def test_a_refused_eviction_is_a_scheduler_error_retried_after_backoff():
+    cluster = Cluster()
+    cluster.connection = RefusesDeletes(cluster.server, "default-scheduler")
+    cluster.scheduler.stop()
+    recorder = EventRecorder(cluster.connection, cluster.loop.clock, "default-scheduler")
+    cluster.scheduler = Scheduler(
+        connection=cluster.connection, loop=cluster.loop, recorder=recorder
+    )
+    cluster.scheduler.start()
+    cluster.node("node-1")
+    cluster.pod("low", priority=0)
+    cluster.run()
+    cluster.pod("high", priority=1000)
+    cluster.run(0.5)
+    assert cluster.condition("high")["reason"] == "SchedulerError"
+    assert not cluster.get("low")["metadata"].get("deletionTimestamp")
+    assert "nominatedNodeName" not in cluster.get("high").get("status", {})
+    cluster.run(2.0)  # after the 1 s backoff it preempts again, and the delete goes through
+    assert cluster.get("low")["metadata"].get("deletionTimestamp")
+    assert cluster.get("high")["status"]["nominatedNodeName"] == "node-1"
+    assert len(cluster.events("Preempted")) == 1

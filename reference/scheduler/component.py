@@ -29,12 +29,19 @@ backend/cache):
   assigned pod deleted move the parked pods back (``on_cluster_event``).
 - Failed requests never raise out of a loop callback; ``stop()`` stops the
   informers and cancels every timer, after which nothing of it runs.
-Preemption itself is not modelled: the preemption part of the message is
-computed (which nodes preemption could not help, and why), but lower-priority
-pods are never evicted.
+- Preemption (spec/scheduler.md, section 6.4): PostFilter runs after a cycle that
+  found no node, over the same profile (DefaultPreemption). Its message follows the
+  filter histogram. When it nominates a node, the victims are given the condition
+  DisruptionTarget (reason PreemptionByScheduler) and deleted, each with a Normal event
+  Preempted "Preempted by pod <uid> on node <node>", lower-priority pods nominated to that
+  node lose their nomination, and the pod's ``status.nominatedNodeName`` is set (an empty
+  nomination clears it). A later cycle tries the nominated node first, and every cycle's
+  filters count the pods nominated to a node with a priority at least the pod's
+  (RunFilterPluginsWithNominatedPods).
+- Binding goes through the profile's Bind plugin (DefaultBinder, given the connection).
 The behaviour a deliberately broken scheduler changes sits in small methods:
-``wants``, ``run_cycle``, ``assume``, ``bind``, ``bound``, ``set_condition``
-and ``on_cluster_event``.
+``wants``, ``run_cycle``, ``post_filter``, ``assume``, ``bind``, ``bound``,
+``set_condition``, ``preempt``, ``nominate`` and ``on_cluster_event``.
 """
 
 from __future__ import annotations
@@ -48,8 +55,10 @@ import attrs
 from kubeprop.reference.client import NORMAL, WARNING, Informers
 from kubeprop.reference.client.informer import key_of
 from kubeprop.reference.loop import EventLoop, Handle
+from kubeprop.reference.scheduler import core
 from kubeprop.reference.scheduler import queue as queueing
 from kubeprop.reference.scheduler.framework import (
+    VICTIMS_KEY,
     Code,
     CycleState,
     InvalidInput,
@@ -62,11 +71,17 @@ from kubeprop.reference.scheduler.framework import (
     schedule_one,
 )
 from kubeprop.reference.scheduler.plugins import default_profile
+from kubeprop.reference.scheduler.plugins.default_binder import DefaultBinder
+from kubeprop.reference.scheduler.plugins.default_preemption import (
+    DISRUPTION_TARGET,
+    PREEMPTION_BY_SCHEDULER,
+    DefaultPreemption,
+)
 from kubeprop.reference.scheduler.queue import QueuedPodInfo, SchedulingQueue, pod_key
 from kubeprop.spec.api import dump, load
-from kubeprop.spec.api.core import Node, Pod
+from kubeprop.spec.api.base import FrozenMap
+from kubeprop.spec.api.core import Node, Pod, PodStatus
 from kubeprop.spec.api.meta import ObjectMeta
-from kubeprop.spec.contracts import Response
 
 Manifest = dict[str, Any]
 
@@ -78,6 +93,8 @@ REASON_UNSCHEDULABLE = "Unschedulable"
 REASON_SCHEDULER_ERROR = "SchedulerError"
 # The default binder's plugin name, as it appears in a refused binding's message.
 DEFAULT_BINDER = "DefaultBinder"
+# The DisruptionTarget condition's message on a victim: "<schedulerName>: ...".
+PREEMPTING = "preempting to accommodate a higher priority pod"
 # Events and conditions longer than this are truncated (upstream truncateMessage).
 MESSAGE_LIMIT = 1024
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
@@ -154,52 +171,125 @@ def histogram_message(node_count: int, reasons: Mapping[str, tuple[str, ...]]) -
     return f"0/{node_count} nodes are available: {', '.join(parts)}."
 
 
-def node_statuses(profile: Profile, pod: Pod, snapshot: Snapshot) -> dict[str, Status]:
-    """Every node the pod does not fit, with the status of the filter that rejected it."""
-    state = CycleState()
+def filter_nodes(
+    profile: Profile, pod: Pod, snapshot: Snapshot
+) -> tuple[CycleState, dict[str, Status]]:
+    """PreFilter and Filter over every node, as a cycle runs them: the cycle state (what
+    PostFilter reads) and every node the pod does not fit, with the status that rejected it."""
+    state = CycleState(snapshot=snapshot, profile=profile)
     nodes = snapshot.node_infos
     for plugin in profile.at("pre_filter"):
         status = plugin.pre_filter(state, pod, nodes).with_plugin(plugin.name)
         if status.is_skip():
             state.skip_filter_plugins.add(plugin.name)
         elif not status.is_success():
-            return {info.name: status for info in nodes}
+            return state, {info.name: status for info in nodes}
     found = {}
     for info in nodes:
         status = run_filters(profile, state, pod, info)
         if not status.is_success():
             found[info.name] = status
-    return found
+    return state, found
+
+
+def node_statuses(profile: Profile, pod: Pod, snapshot: Snapshot) -> dict[str, Status]:
+    """Every node the pod does not fit, with the status of the filter that rejected it."""
+    return filter_nodes(profile, pod, snapshot)[1]
+
+
+def run_post_filter(
+    profile: Profile, state: CycleState, pod: Pod, statuses: Mapping[str, Status]
+) -> tuple[str | None, Status]:
+    """RunPostFilterPlugins: the first plugin that succeeds nominates; otherwise the reasons
+    of all joined, and the last nomination that is not "leave it" ("" clears it)."""
+    nominated: str | None = None
+    reasons: list[str] = []
+    for plugin in profile.at("post_filter"):
+        node, status = plugin.post_filter(state, pod, statuses)
+        if status.is_success() or status.code is Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
+            return node, status.with_plugin(plugin.name)
+        if not status.is_rejected():
+            return None, status.with_plugin(plugin.name)
+        if node is not None:
+            nominated = node
+        reasons.extend(status.reasons)
+    return nominated, Status(Code.UNSCHEDULABLE, tuple(reasons))
 
 
 def preemption_message(
     profile: Profile, pod: Pod, snapshot: Snapshot, statuses: Mapping[str, Status]
 ) -> str:
-    """DefaultPreemption's PostFilter message when it finds no candidate, "" if one exists.
+    """DefaultPreemption's PostFilter message ("" when it finds a candidate): the profile's
+    PostFilter plugins, or DefaultPreemption with its defaults if the profile has none."""
+    if not profile.at("post_filter"):
+        profile = attrs.evolve(profile, plugins=(*profile.plugins, DefaultPreemption()))
+    state = filter_nodes(profile, pod, snapshot)[0]
+    return run_post_filter(profile, state, pod, statuses)[1].message()
 
-    A node rejected as UnschedulableAndUnresolvable is one preemption cannot help;
-    one merely Unschedulable is tried without its lower-priority pods: none, or
-    still no fit, and it is no candidate either.
-    """
-    if pod.spec is not None and pod.spec.preemption_policy == "Never":
-        return "preemption: not eligible due to preemptionPolicy=Never."
-    priority = queueing.pod_priority(pod)
-    reasons: dict[str, tuple[str, ...]] = {}
-    for info in snapshot.node_infos:
-        status = statuses.get(info.name)
-        if status is None or status.code is not Code.UNSCHEDULABLE:
-            reasons[info.name] = (NOT_HELPFUL,)
-            continue
-        kept = [p for p in info.pods if queueing.pod_priority(p) >= priority]
-        if len(kept) == len(info.pods):
-            reasons[info.name] = (NO_VICTIMS,)
-            continue
-        without = Snapshot.of([info.node], kept)
-        still = node_statuses(profile, pod, without).get(info.name)
-        if still is None:
-            return ""  # a candidate: upstream would preempt (not modelled)
-        reasons[info.name] = still.reasons
-    return "preemption: " + histogram_message(len(snapshot.node_infos), reasons)
+
+@attrs.frozen
+class WithNominatedPods:
+    """A Filter plugin run as upstream's RunFilterPluginsWithNominatedPods runs the filters:
+    on the node with the pods nominated to it (priority at least the pod's) added, and, if
+    that passes, on the node alone. Upstream runs every filter with them, then every filter
+    without; per plugin the same nodes pass, only the reported status can differ."""
+
+    plugin: Any
+    nominated: FrozenMap[str, tuple[Pod, ...]]  # node name -> pods nominated to it
+
+    @property
+    def name(self) -> str:
+        return self.plugin.name
+
+    def filter(self, state: CycleState, pod: Pod, node_info: NodeInfo) -> Status:
+        others = self.nominated.get(node_info.name)
+        if others:
+            with_others = node_info
+            for other in others:
+                with_others = with_others.add_pod(other)
+            status = self.plugin.filter(state, pod, with_others)
+            if not status.is_success():
+                return status
+        return self.plugin.filter(state, pod, node_info)
+
+
+def with_nominated_pods(profile: Profile, nominated: Mapping[str, tuple[Pod, ...]]) -> Profile:
+    """``profile`` whose Filter plugins count ``nominated`` (node -> pods) on their nodes."""
+    if not nominated:
+        return profile
+    filters = profile.at("filter")
+    wrapped = tuple(WithNominatedPods(plugin, FrozenMap(dict(nominated))) for plugin in filters)
+    points = FrozenMap({**profile.points, "filter": tuple(p.name for p in filters)})
+    return attrs.evolve(profile, plugins=(*profile.plugins, *wrapped), points=points)
+
+
+# profile -> the same profile without PostFilter plugins (the component runs PostFilter
+# itself, to read its message); one entry per profile seen, rebuilt when the profile changes.
+_WITHOUT_POST_FILTER: dict[int, tuple[Profile, Profile]] = {}
+
+
+def without_post_filter(profile: Profile) -> Profile:
+    """``profile`` with no plugin enabled at PostFilter."""
+    found = _WITHOUT_POST_FILTER.get(id(profile))
+    if found is not None and found[0] is profile:
+        return found[1]
+    stripped = attrs.evolve(profile, points=FrozenMap({**profile.points, "post_filter": ()}))
+    if len(_WITHOUT_POST_FILTER) > 64:
+        _WITHOUT_POST_FILTER.clear()
+    _WITHOUT_POST_FILTER[id(profile)] = (profile, stripped)
+    return stripped
+
+
+def scheduler_profile(scheduler_name: str = "default-scheduler") -> Profile:
+    """The default profile, with DefaultPreemption (PostFilter) and DefaultBinder (Bind) added
+    if the registry's default profile lacks them (kube-scheduler's default profile has both)."""
+    profile = default_profile(scheduler_name)
+    extra = []
+    if not profile.at("post_filter"):
+        extra.append(DefaultPreemption())
+    if not profile.at("bind"):
+        extra.append(DefaultBinder())
+    return attrs.evolve(profile, plugins=(*profile.plugins, *extra)) if extra else profile
 
 
 def _node_scheduling_view(node: Node) -> tuple:
@@ -229,7 +319,7 @@ class Scheduler:
     loop: EventLoop = attrs.field(kw_only=True)
     recorder: Any = attrs.field(kw_only=True)  # an EventRecorder, component "default-scheduler"
     watch_latency: float = attrs.field(default=0.1, kw_only=True)
-    profile: Profile = attrs.field(factory=default_profile, kw_only=True)
+    profile: Profile = attrs.field(factory=scheduler_profile, kw_only=True)
     scheduler_name: str = attrs.field(default="default-scheduler", kw_only=True)
     seed: int = attrs.field(default=0, kw_only=True)
     pod_initial_backoff: float = attrs.field(
@@ -250,12 +340,20 @@ class Scheduler:
     # pod key -> a pod this scheduler bound (spec.nodeName set) that the informer
     # does not show bound yet; counted on its node (SCHEDULER-NO-OVERCOMMIT).
     assumed: dict[str, Pod] = attrs.field(init=False, factory=dict)
+    # pod key -> (the pending pod, the node it is nominated to): status.nominatedNodeName as
+    # the informer shows it or as this scheduler set it (upstream's PodNominator).
+    nominated: dict[str, tuple[Pod, str]] = attrs.field(init=False, factory=dict)
     _informers: Informers | None = attrs.field(init=False, default=None)
     # node name -> (the Node, its pods, their NodeInfo) as of the last snapshot; the objects
     # are kept, so "is" tells an unchanged node or pod (informer updates make new ones).
     _node_infos: dict[str, tuple[Node, tuple[Pod, ...], NodeInfo]] = attrs.field(
         init=False, factory=dict
     )
+    # the nodes as columns for the scoring core, synced to each cycle's snapshot (a row is
+    # rewritten only when its NodeInfo object changed), and where the next cycle starts
+    # examining nodes (upstream's nextStartNodeIndex)
+    _table: Any = attrs.field(init=False, default=None)
+    _start: int = attrs.field(init=False, default=0)
     _next_cycle: Handle | None = attrs.field(init=False, default=None)  # the pending cycle
     _next_flush: Handle | None = attrs.field(init=False, default=None)  # the 30 s flush
     stopped: bool = attrs.field(init=False, default=False)  # after stop() nothing runs
@@ -266,6 +364,14 @@ class Scheduler:
             pod_max_backoff_seconds=self.pod_max_backoff,
         )
         self.rng = random.Random(self.seed)
+        self.profile = self._with_connection(self.profile)
+
+    def _with_connection(self, profile: Profile) -> Profile:
+        """The profile whose Bind plugins that take a connection are given this scheduler's."""
+        for plugin in profile.at("bind"):
+            if hasattr(plugin, "with_connection"):
+                profile = profile.replace(plugin.with_connection(self.connection))
+        return profile
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -337,7 +443,69 @@ class Scheduler:
     # -- overridable steps ---------------------------------------------------------------
 
     def run_cycle(self, pod: Pod, snapshot: Snapshot) -> ScheduleResult:
-        return schedule_one(self.profile, pod, snapshot, self.rng)
+        """One cycle: the nominated node first (if it passes every filter it is taken
+        unscored, as upstream's evaluateNominatedNode does), then every node; PostFilter
+        when none fits. Filters count the pods nominated to each node."""
+        pod = self.with_nomination(pod)
+        profile = with_nominated_pods(self.profile, self.nominated_pods(pod))
+        cycle = without_post_filter(profile)
+        nominated = pod.status.nominated_node_name if pod.status else None
+        info = snapshot.get(nominated) if nominated else None
+        if info is not None:
+            alone = attrs.evolve(snapshot, node_infos=(info,))
+            result = schedule_one(cycle, pod, alone, self.rng)
+            if result.node_name is not None:
+                return result
+        if self._table is None:
+            self._table = core.NodeTable.of(snapshot.node_infos, core.KERNELS)
+        result = schedule_one(
+            cycle, pod, snapshot, self.rng, table=self._table, start=self._start, explain=False
+        )
+        if snapshot.node_infos:
+            self._start = (self._start + result.visited) % len(snapshot.node_infos)
+        if result.node_name is None and result.status.is_rejected():
+            return self.post_filter(profile, pod, snapshot, result)
+        return result
+
+    def post_filter(
+        self, profile: Profile, pod: Pod, snapshot: Snapshot, result: ScheduleResult
+    ) -> ScheduleResult:
+        """PostFilter over the failed cycle: its message is appended to the FitError (as
+        upstream's PostFilterMsg), its nomination and victims recorded on the result
+        (nominated_node_name None: leave the pod's nomination, "": clear it)."""
+        if not profile.at("post_filter"):
+            return result
+        state, statuses = filter_nodes(profile, pod, snapshot)
+        nominated, status = run_post_filter(profile, state, pod, statuses)
+        message = result.status.message()
+        if status.message():
+            message = f"{message} {status.message()}"
+        victims = tuple(state.data.get(VICTIMS_KEY, ())) if status.is_success() else ()
+        return attrs.evolve(
+            result,
+            status=attrs.evolve(result.status, reasons=(message,)),
+            nominated_node_name=nominated,
+            victims=victims if nominated else (),
+        )
+
+    def with_nomination(self, pod: Pod) -> Pod:
+        """The pod with the nomination this scheduler recorded, if its copy lacks it."""
+        found = self.nominated.get(pod_key(pod))
+        current = pod.status.nominated_node_name if pod.status else None
+        if found is None or current == found[1]:
+            return pod
+        status = attrs.evolve(pod.status or PodStatus(), nominated_node_name=found[1])
+        return attrs.evolve(pod, status=status)
+
+    def nominated_pods(self, pod: Pod) -> dict[str, tuple[Pod, ...]]:
+        """node -> the other pods nominated to it whose priority is at least the pod's."""
+        found: dict[str, list[Pod]] = {}
+        mine, priority = pod_key(pod), queueing.pod_priority(pod)
+        for key in sorted(self.nominated):
+            other, node_name = self.nominated[key]
+            if key != mine and queueing.pod_priority(other) >= priority:
+                found.setdefault(node_name, []).append(other)
+        return {name: tuple(pods) for name, pods in found.items()}
 
     def assume(self, pod: Pod, node_name: str) -> None:
         """Count the pod on its node until the informer shows it bound (upstream AssumePod)."""
@@ -347,22 +515,20 @@ class Scheduler:
     def forget(self, pod: Pod) -> None:
         self.assumed.pop(pod_key(pod), None)
 
-    def bind(self, pod: Pod, node_name: str) -> Response:
-        meta = pod.metadata or ObjectMeta()
-        body = {
-            "apiVersion": "v1",
-            "kind": "Binding",
-            "metadata": {"name": meta.name, "namespace": meta.namespace, "uid": meta.uid},
-            "target": {"apiVersion": "v1", "kind": "Node", "name": node_name},
-        }
-        return self.connection.request(
-            "create",
-            "pods",
-            namespace=meta.namespace,
-            name=meta.name,
-            subresource="binding",
-            body=body,
-        )
+    def bind(self, pod: Pod, node_name: str) -> Status:
+        """RunBindPlugins: the first Bind plugin that does not skip binds (DefaultBinder);
+        a failure names the plugin, as upstream's 'running Bind plugin "X": ...'."""
+        state = CycleState()
+        plugins = self.profile.at("bind") or (DefaultBinder(connection=self.connection),)
+        for plugin in plugins:
+            status = plugin.bind(state, pod, node_name)
+            if status.is_skip():
+                continue
+            if status.is_success():
+                return status
+            message = f'running Bind plugin "{plugin.name}": {status.message()}'
+            return Status(Code.ERROR, (message,), plugin.name)
+        return Status(Code.ERROR, ("no Bind plugin bound the pod",))
 
     def bound(self, info: QueuedPodInfo) -> None:
         """The binding was accepted: the pod leaves the queue."""
@@ -412,6 +578,81 @@ class Scheduler:
             params={"contentType": "application/merge-patch+json"},
         )
 
+    def preempt(self, victim: Pod, preemptor: Pod, node_name: str) -> bool:
+        """Evict one victim (upstream PreemptPod): the condition DisruptionTarget True with
+        reason PreemptionByScheduler, then a delete with the pod's own grace period, then a
+        Normal event Preempted on the victim. False if a request failed (a victim already
+        gone counts as done)."""
+        meta = victim.metadata or ObjectMeta()
+        manifest = dump(victim)
+        conditions = list((manifest.get("status") or {}).get("conditions") or [])
+        scheduler = (preemptor.spec.scheduler_name if preemptor.spec else None) or COMPONENT
+        wanted = {
+            "type": DISRUPTION_TARGET,
+            "status": "True",
+            "reason": PREEMPTION_BY_SCHEDULER,
+            "message": f"{scheduler}: {PREEMPTING}",
+            "observedGeneration": meta.generation,
+        }
+        old = next((c for c in conditions if c.get("type") == DISRUPTION_TARGET), None)
+        if old is None or any(old.get(k) != v for k, v in wanted.items()):
+            condition = {**wanted, "lastProbeTime": None}
+            condition["lastTransitionTime"] = (
+                old.get("lastTransitionTime")
+                if old and old.get("status") == "True"
+                else self.loop.clock.timestamp()
+            )
+            kept = [c for c in conditions if c.get("type") != DISRUPTION_TARGET]
+            answer = self.connection.request(
+                "patch",
+                "pods",
+                namespace=meta.namespace,
+                name=meta.name,
+                subresource="status",
+                body={"status": {"conditions": [*kept, condition]}},
+                params={"contentType": "application/merge-patch+json"},
+            )
+            if answer.code == 404:
+                return True
+            if not answer.ok:
+                return False
+        answer = self.connection.request("delete", "pods", namespace=meta.namespace, name=meta.name)
+        if answer.code == 404:
+            return True
+        if not answer.ok:
+            return False
+        uid = (preemptor.metadata.uid if preemptor.metadata else None) or ""
+        self.recorder.event(
+            self._reference(victim),
+            NORMAL,
+            "Preempted",
+            f"Preempted by pod {uid} on node {node_name}",
+        )
+        return True
+
+    def nominate(self, pod: Pod, node_name: str) -> None:
+        """Record ``status.nominatedNodeName`` ("" clears it) in the nominator and, if it
+        changed, in the API server. Upstream writes it in the same status patch as the
+        PodScheduled condition; the model sends a second patch."""
+        key = pod_key(pod)
+        if node_name:
+            self.nominated[key] = (pod, node_name)
+        else:
+            self.nominated.pop(key, None)
+        current = (pod.status.nominated_node_name if pod.status else None) or ""
+        if current == node_name:
+            return
+        meta = pod.metadata or ObjectMeta()
+        self.connection.request(
+            "patch",
+            "pods",
+            namespace=meta.namespace,
+            name=meta.name,
+            subresource="status",
+            body={"status": {"nominatedNodeName": node_name or None}},
+            params={"contentType": "application/merge-patch+json"},
+        )
+
     def on_cluster_event(self, event: str) -> None:
         """A change that may make parked pods schedulable: retry them all."""
         self.queue.move_all_to_active_or_backoff(event, self.loop.now)
@@ -443,7 +684,8 @@ class Scheduler:
             return
         self.assume(pod, result.node_name)
         answer = self.bind(pod, result.node_name)
-        if answer.ok:
+        if answer.is_success():
+            self.nominated.pop(info.key, None)
             self.bound(info)
             meta = pod.metadata or ObjectMeta()
             self.recorder.event(
@@ -455,8 +697,7 @@ class Scheduler:
             self._observe(Decision(now, pod, snapshot, result, True))
             return
         self.forget(pod)
-        detail = (answer.body or {}).get("message", "") if isinstance(answer.body, dict) else ""
-        message = f'running Bind plugin "{DEFAULT_BINDER}": {detail}'
+        message = answer.message()
         self._failed(info, REASON_SCHEDULER_ERROR, message, frozenset())
         self._observe(Decision(now, pod, snapshot, result, False, message))
 
@@ -468,16 +709,41 @@ class Scheduler:
             message = result.status.message() or "scheduling failed"
             self._failed(info, REASON_SCHEDULER_ERROR, message, frozenset())
             return message
-        statuses = node_statuses(self.profile, pod, snapshot)
+        nominated = result.nominated_node_name
         message = result.status.message()
-        preemption = preemption_message(self.profile, pod, snapshot, statuses)
-        if preemption:
-            message = f"{message} {preemption}"
+        if nominated and not self._preempt_all(pod, nominated, result.victims, snapshot):
+            # A refused eviction: retried after backoff, as upstream's asynchronous
+            # preemption re-activates the preemptor when an API call fails.
+            self._failed(info, REASON_SCHEDULER_ERROR, message, frozenset())
+            return message
+        statuses = node_statuses(self.profile, pod, snapshot)
         plugins = frozenset(s.plugin for s in statuses.values() if s.plugin) or frozenset(
             {result.status.plugin or "Unknown"}
         )
         self._failed(info, REASON_UNSCHEDULABLE, message, plugins)
+        if nominated is not None:
+            self.nominate(pod, nominated)
         return message
+
+    def _preempt_all(
+        self, preemptor: Pod, node_name: str, victims: tuple[str, ...], snapshot: Snapshot
+    ) -> bool:
+        """prepareCandidate: evict every victim not already being deleted, then take the
+        nomination from lower-priority pods nominated to the node. False if a request failed."""
+        info = snapshot.get(node_name)
+        on_node = {pod_key(p): p for p in (info.pods if info is not None else ())}
+        for key in victims:
+            victim = on_node.get(key)
+            if victim is None or _terminating(victim):
+                continue
+            if not self.preempt(victim, preemptor, node_name):
+                return False
+        priority = queueing.pod_priority(preemptor)
+        for key in sorted(self.nominated):
+            other, where = self.nominated[key]
+            if where == node_name and queueing.pod_priority(other) < priority:
+                self.nominate(other, "")
+        return True
 
     def _failed(
         self, info: QueuedPodInfo, reason: str, message: str, plugins: frozenset[str]
@@ -587,6 +853,7 @@ class Scheduler:
                     self.on_cluster_event(queueing.POD_DELETE)
             else:
                 self.assigned[key] = pod
+        self._track_nomination(key, pod)
         if not self.wants(pod):
             self.queue.delete(pod)
         elif key in self.queue.unschedulable and old is not None and not _pod_updated(old, new):
@@ -596,6 +863,19 @@ class Scheduler:
             self.queue.add(pod, self.loop.now)
         self._arm()
 
+    def _track_nomination(self, key: str, pod: Pod) -> None:
+        """Keep the nominator in step with the informer: a pending pod of this scheduler
+        nominated to a node is recorded; one assigned, terminating or not ours is dropped. A
+        copy without a nomination keeps the one this scheduler has just set (upstream keeps
+        it too: the informer may not show the status patch yet)."""
+        node_name = pod.status.nominated_node_name if pod.status else None
+        if not self.wants(pod):
+            self.nominated.pop(key, None)
+        elif node_name:
+            self.nominated[key] = (pod, node_name)
+        elif key in self.nominated:
+            self.nominated[key] = (pod, self.nominated[key][1])
+
     def _on_pod_delete(self, manifest: Manifest) -> None:
         key = key_of(manifest)
         pod = _typed(manifest)
@@ -603,6 +883,7 @@ class Scheduler:
             namespace, _, name = key.partition("/")
             pod = Pod(metadata=ObjectMeta(name=name, namespace=namespace))
         self.queue.delete(pod)
+        self.nominated.pop(key, None)
         was_assigned = self.assigned.pop(key, None) is not None
         was_assumed = self.assumed.pop(key, None) is not None
         if was_assigned or was_assumed or _assigned(pod):

@@ -14,6 +14,8 @@ import importlib
 from kubeprop.reference.scheduler import core
 from kubeprop.reference.scheduler.framework import Profile, Registry
 from kubeprop.reference.scheduler.plugins import (
+    default_binder,
+    default_preemption,
     inter_pod_affinity,
     node_affinity,
     node_name,
@@ -33,7 +35,9 @@ _MODULES = (
     node_resources_fit,
     pod_topology_spread,
     inter_pod_affinity,
+    default_preemption,
     node_resources_balanced_allocation,
+    default_binder,
 )
 
 REGISTRY = Registry(FrozenMap({module.NAME: module.new for module in _MODULES}))
@@ -47,7 +51,9 @@ DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     (node_resources_fit.NAME, 1),
     (pod_topology_spread.NAME, 2),
     (inter_pod_affinity.NAME, 2),
+    (default_preemption.NAME, 1),
     (node_resources_balanced_allocation.NAME, 1),
+    (default_binder.NAME, 1),
 )
 
 
