@@ -24,6 +24,48 @@ from kubeprop.conformance.strategies import scheduler as strategies
 from kubeprop.reference.scheduler import Profile, Snapshot, core, schedule_one
 from kubeprop.reference.scheduler.plugins import DEFAULT_PLUGINS, REGISTRY
 from kubeprop.spec.api.base import FrozenMap
+from kubeprop.spec.api.core import ContainerImage
+
+IMAGES = ("nginx:1.25", "redis", "registry.k8s.io/pause:3.10")
+MB = 1024 * 1024
+
+
+@st.composite
+def clusters_with_images(draw, max_nodes: int = 7, max_pods: int = 8):
+    """Clusters whose nodes hold some images (sizes 10 MB to 3 GB) and whose pods use them."""
+    nodes, pods = draw(strategies.clusters(max_nodes=max_nodes, max_pods=max_pods))
+    held = st.lists(
+        st.tuples(st.sampled_from(IMAGES), st.sampled_from((10 * MB, 300 * MB, 3000 * MB))),
+        max_size=2,
+        unique_by=lambda item: item[0],
+    )
+    nodes = [
+        attrs.evolve(
+            node,
+            status=attrs.evolve(
+                node.status,
+                images=tuple(
+                    ContainerImage(names=(name,), size_bytes=size) for name, size in draw(held)
+                ),
+            ),
+        )
+        for node in nodes
+    ]
+    pods = [
+        attrs.evolve(
+            pod,
+            spec=attrs.evolve(
+                pod.spec,
+                containers=tuple(
+                    attrs.evolve(c, image=draw(st.sampled_from(IMAGES)))
+                    for c in pod.spec.containers
+                ),
+            ),
+        )
+        for pod in pods
+    ]
+    return nodes, pods
+
 
 TWINS = [core.PURE] + ([core.COMPILED] if core.COMPILED is not None else [])
 TWIN_IDS = ["pure"] + (["compiled"] if core.COMPILED is not None else [])
@@ -91,7 +133,7 @@ def _schedule_all(profile, nodes, pods, kernels, seed, explain=True):
 
 
 @given(
-    cluster=strategies.clusters(max_nodes=7, max_pods=8),
+    cluster=clusters_with_images(max_nodes=7, max_pods=8),
     profile=profiles(),
     seed=st.integers(0, 3),
 )

@@ -116,14 +116,17 @@ def test_select_host_is_deterministic_for_a_seed():
 # -- the default profile -----------------------------------------------------------------
 
 
-def test_the_default_profile_weights_taint_toleration_3_node_affinity_2_and_others_1():
+def test_the_default_profile_weights_taint_toleration_3_affinity_and_spread_2_others_1():
     profile = default_profile()
     weights = {p.name: profile.weight(p.name) for p in profile.at("score")}
     assert weights == {
         "TaintToleration": 3,
         "NodeAffinity": 2,
         "NodeResourcesFit": 1,
+        "PodTopologySpread": 2,
+        "InterPodAffinity": 2,
         "NodeResourcesBalancedAllocation": 1,
+        "ImageLocality": 1,
     }
 
 
@@ -133,8 +136,17 @@ def test_the_default_profile_filters_in_upstream_order():
         "NodeName",
         "TaintToleration",
         "NodeAffinity",
+        "NodePorts",
         "NodeResourcesFit",
+        "PodTopologySpread",
+        "InterPodAffinity",
     ]
+
+
+def test_the_default_profile_preempts_and_binds_with_the_default_plugins():
+    profile = default_profile()
+    assert [p.name for p in profile.at("post_filter")] == ["DefaultPreemption"]
+    assert [p.name for p in profile.at("bind")] == ["DefaultBinder"]
 
 
 def test_an_unregistered_plugin_is_rejected_naming_it():

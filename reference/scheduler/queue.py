@@ -3,8 +3,9 @@
 Contract (https://kubernetes.io/docs/concepts/scheduling-eviction/scheduling-framework/,
 https://kubernetes.io/docs/reference/config-api/kube-scheduler-config.v1/):
 - ``pop(now)`` first moves every pod whose backoff has expired from backoffQ to
-  activeQ, then returns the activeQ pod with the highest priority, the earliest
-  enqueue time among equals (then the key, for determinism), or None. Popping
+  activeQ, then returns the activeQ pod that goes first by the queue's QueueSort
+  plugin (``queue_sort``, PrioritySort by default: the highest priority, the
+  earliest enqueue time among equals), then by its key, for determinism; or None. Popping
   counts an attempt and starts a scheduling cycle. When activeQ is empty, the
   backoffQ pod that was rejected by plugins (not one that failed with an error)
   and whose backoff ends first is popped at once (SchedulerPopFromBackoffQ, beta
@@ -30,9 +31,11 @@ https://kubernetes.io/docs/reference/config-api/kube-scheduler-config.v1/):
 from __future__ import annotations
 
 import math
+from typing import Any, Protocol
 
 import attrs
 
+from kubeprop.reference.scheduler.plugins.priority_sort import PrioritySort
 from kubeprop.spec.api.core import Pod
 
 POD_INITIAL_BACKOFF_SECONDS = 1.0
@@ -61,6 +64,17 @@ def pod_key(pod: Pod) -> str:
 
 def pod_priority(pod: Pod) -> int:
     return (pod.spec.priority if pod.spec else None) or 0
+
+
+class QueueSortPlugin(Protocol):
+    """A QueueSort plugin: ``less(a, b)`` when ``a`` goes first, and a sort key agreeing
+    with it (``key(a) < key(b)`` exactly when ``less(a, b)``)."""
+
+    name: str
+
+    def less(self, a: Any, b: Any) -> bool: ...
+
+    def key(self, info: Any) -> Any: ...
 
 
 def backoff_duration(
@@ -107,7 +121,9 @@ class SchedulingQueue:
     pod_initial_backoff_seconds: float = POD_INITIAL_BACKOFF_SECONDS
     pod_max_backoff_seconds: float = POD_MAX_BACKOFF_SECONDS
     pod_max_in_unschedulable_pods_duration: float = POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION
-    # key -> pod ready to be scheduled; pop takes the highest priority, then earliest timestamp.
+    # the profile's QueueSort plugin, fixed for the queue's life: it orders activeQ.
+    queue_sort: QueueSortPlugin = attrs.field(factory=PrioritySort, kw_only=True)
+    # key -> pod ready to be scheduled; pop takes the first by queue_sort, then by key.
     active: dict[str, QueuedPodInfo] = attrs.Factory(dict)
     # key -> pod waiting for its backoff to expire (SCHEDULER-BACKOFF).
     backoff: dict[str, QueuedPodInfo] = attrs.Factory(dict)
@@ -151,10 +167,10 @@ class SchedulingQueue:
             return False
         return self.backoff_expiry(info) >= align_to_window(now)
 
-    @staticmethod
-    def order(info: QueuedPodInfo) -> tuple[int, float, str]:
-        """activeQ's sort key (PrioritySort): higher priority, then earlier timestamp."""
-        return (-info.priority, info.timestamp, info.key)
+    def order(self, info: QueuedPodInfo) -> tuple[Any, str]:
+        """activeQ's sort key: the QueueSort plugin's key (PrioritySort: higher priority,
+        then earlier timestamp), then the pod's key."""
+        return (self.queue_sort.key(info), info.key)
 
     # -- changing ---------------------------------------------------------------
 

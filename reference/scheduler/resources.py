@@ -157,13 +157,17 @@ def allocatable(node: Node) -> dict[str, int]:
 
 
 def host_ports(pods: Iterable[Pod]) -> tuple[tuple[str, str, int], ...]:
-    """(hostIP, protocol, hostPort) of every container port with a hostPort, sorted."""
+    """(hostIP, protocol, hostPort) of every app or sidecar container port with a hostPort,
+    sorted."""
     used = set()
     for pod in pods:
         spec = pod.spec
         if spec is None:
             continue
-        for container in (*spec.init_containers, *spec.containers):
+        # app containers and sidecars (restartable init containers) hold their ports for
+        # the pod's life; a regular init container's ports are not counted (GetHostPorts)
+        sidecars = (c for c in spec.init_containers if c.restart_policy == "Always")
+        for container in (*sidecars, *spec.containers):
             for port in container.ports:
                 if port.host_port:
                     used.add((port.host_ip or "0.0.0.0", port.protocol or "TCP", port.host_port))
