@@ -268,3 +268,94 @@ def test_a_table_follows_its_node_infos_row_by_row(kernels):
     assert table.requested[cpu][2] == 500
     assert table.pod_count[2] == 1
     assert FrozenMap(after.node_infos[2].requested)["cpu"] == 500
+
+
+# -- the incremental fused cycle -------------------------------------------------------------
+
+
+def _direct_choices(profile, nodes, template, kernels, count, seed, limit):
+    """Pods of one template placed by re-scoring every row each time (fused kernels)."""
+    from kubeprop.reference.scheduler import resources
+    from kubeprop.reference.scheduler.plugins import fused
+
+    snapshot = Snapshot.of(nodes)
+    table = core.NodeTable.of(snapshot.node_infos, kernels)
+    prepared = fused.prepare(profile, template, snapshot, table)
+    if prepared is None:
+        return None
+    _, filter_args, score_args, _ = prepared
+    requests, non_zero = resources.pod_requests(template), resources.non_zero_requests(template)
+    rng, start, chosen = random.Random(seed), 0, []
+    for _ in range(count):
+        rows, visited = kernels.fused_filter(start, limit, *filter_args)
+        if len(rows) == 0:
+            chosen.append(None)
+            break
+        if len(rows) == 1:
+            row = rows[0]
+        else:
+            totals = kernels.zeros(len(rows))
+            kernels.fused_score(rows, *score_args, totals)
+            top, tied = kernels.best(totals)
+            row = rows[kernels.nth_with(totals, top, rng.randrange(tied) if tied > 1 else 0)]
+        chosen.append((row, visited))
+        table.add_pod_columns(row, requests, non_zero)
+        start = (start + visited) % table.size
+    return chosen
+
+
+def _incremental_choices(profile, nodes, template, kernels, count, seed, limit):
+    from kubeprop.reference.scheduler import resources
+    from kubeprop.reference.scheduler.plugins import fused
+
+    snapshot = Snapshot.of(nodes)
+    table = core.NodeTable.of(snapshot.node_infos, kernels)
+    _, filter_args, score_args, _ = fused.prepare(profile, template, snapshot, table)
+    kept = core.Incremental.of(table, filter_args, score_args)
+    requests, non_zero = resources.pod_requests(template), resources.non_zero_requests(template)
+    rng, start, chosen = random.Random(seed), 0, []
+    for _ in range(count):
+        row, visited, found = kept.choose(start, limit, rng)
+        if found == 0:
+            chosen.append(None)
+            break
+        chosen.append((row, visited))
+        table.add_pod_columns(row, requests, non_zero)
+        start = (start + visited) % table.size
+    return chosen
+
+
+SOFT = strategies.taint("soft=x:PreferNoSchedule")
+
+
+@given(
+    cluster=strategies.clusters(max_nodes=7, max_pods=1),
+    soft=st.lists(st.integers(0, 2), min_size=7, max_size=7),
+    profile=profiles(),
+    seed=st.integers(0, 3),
+    limit=st.integers(1, 7),
+)
+def test_incremental_cycles_choose_as_rescoring_every_row_does(cluster, soft, profile, seed, limit):
+    nodes, (template,) = cluster
+    # up to two PreferNoSchedule taints per node, which the pod's tolerations rarely name
+    nodes = [
+        attrs.evolve(node, spec=attrs.evolve(node.spec, taints=(*node.spec.taints, *(SOFT,) * k)))
+        for node, k in zip(nodes, soft)
+    ]
+    template = attrs.evolve(
+        template, spec=attrs.evolve(template.spec, affinity=None, node_selector={})
+    )
+    scorers = {p.name for p in profile.at("score")}
+    if "NodeResourcesFit" not in scorers:
+        return
+    profile = attrs.evolve(
+        profile,
+        points=FrozenMap(
+            {**profile.points, "score": tuple(n for n in scorers if n != "ImageLocality")}
+        ),
+    )
+    for kernels in TWINS:
+        expected = _direct_choices(profile, nodes, template, kernels, 12, seed, limit)
+        if expected is None:
+            return
+        assert _incremental_choices(profile, nodes, template, kernels, 12, seed, limit) == expected

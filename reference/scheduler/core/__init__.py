@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from kubeprop.reference.scheduler.core import _kernels_pure
+from kubeprop.reference.scheduler.core.incremental import Incremental
 from kubeprop.reference.scheduler.core.table import NodeTable
 
 PURE: Any = _kernels_pure
@@ -76,6 +77,7 @@ __all__ = [
     "KERNELS",
     "PURE",
     "Accelerator",
+    "Incremental",
     "NodeTable",
     "accelerator",
     "register",

@@ -370,26 +370,281 @@ cpdef void combine_mask(const long long[::1] mask, const unsigned char[::1] unre
 
 DEF MAX_FUSED = 16
 
-
 # 2**52: below it the double quotient of two integers truncates to the integer quotient.
 cdef long long EXACT = (<long long> 1) << 52
 
 
 cdef inline long long _quot(long long a, long long b) noexcept nogil:
     """a / b truncated toward zero, for a >= 0, b > 0; through a double when both are
-    small enough for the double's quotient to truncate to the same integer (much faster
-    than a 64-bit integer division, and vectorisable)."""
+    small enough for the double's quotient to truncate to the same integer."""
     if a < EXACT and b < EXACT:
         return <long long> (<double> a / <double> b)
     return a / b
 
 
-cdef inline long long* _ptr(long long[::1] column):
+cdef inline const long long* _cptr(const long long[::1] column) noexcept:
     return &column[0] if column.shape[0] > 0 else NULL
 
 
-cdef inline const long long* _cptr(const long long[::1] column):
-    return &column[0] if column.shape[0] > 0 else NULL
+cdef inline const unsigned char* _bptr(const unsigned char[::1] flags) noexcept:
+    return &flags[0] if flags.shape[0] > 0 else NULL
+
+
+cdef struct FilterPlan:
+    const unsigned char* unschedulable
+    int check_unschedulable
+    Py_ssize_t keep
+    const long long* taint_rows
+    Py_ssize_t width
+    const unsigned char* flagged
+    bint check_taints
+    const unsigned char* affinity
+    bint check_affinity
+    const long long* alloc_pods
+    const long long* pod_count
+    Py_ssize_t count
+    long long want[MAX_FUSED]
+    const long long* alloc[MAX_FUSED]
+    const long long* used[MAX_FUSED]
+
+
+cdef struct ScorePlan:
+    int strategy
+    long long fit_weight
+    Py_ssize_t fit_count
+    long long fit_want[MAX_FUSED]
+    long long fit_w[MAX_FUSED]
+    const long long* fit_alloc[MAX_FUSED]
+    const long long* fit_used[MAX_FUSED]
+    long long shape_u[MAX_FUSED]
+    long long shape_s[MAX_FUSED]
+    Py_ssize_t shape_count
+    long long top_rtcr
+    long long bal_weight
+    Py_ssize_t bal_count
+    long long bal_want[MAX_FUSED]
+    const long long* bal_alloc[MAX_FUSED]
+    const long long* bal_used[MAX_FUSED]
+    const long long* taint_rows
+    Py_ssize_t width
+    const unsigned char* prefer
+    long long taint_weight
+    Py_ssize_t term_count
+    const unsigned char* term[MAX_FUSED]
+    long long term_w[MAX_FUSED]
+    long long affinity_weight
+
+
+cdef int _filter_plan(FilterPlan* p, const unsigned char[::1] unschedulable,
+                      int check_unschedulable, Py_ssize_t keep, const long long[::1] rows,
+                      Py_ssize_t width, const unsigned char[::1] flagged,
+                      const unsigned char[::1] affinity, const long long[::1] alloc_pods,
+                      const long long[::1] pod_count, list wants, list allocs,
+                      list useds) except -1:
+    cdef Py_ssize_t r
+    if len(wants) > MAX_FUSED:
+        raise ValueError(f"at most {MAX_FUSED} resources")
+    p.unschedulable = _bptr(unschedulable)
+    p.check_unschedulable = check_unschedulable
+    p.keep = keep
+    p.taint_rows = _cptr(rows)
+    p.width = width
+    p.flagged = _bptr(flagged)
+    p.check_taints = width > 0 and flagged.shape[0] > 0
+    p.affinity = _bptr(affinity)
+    p.check_affinity = affinity.shape[0] > 0
+    p.alloc_pods = _cptr(alloc_pods)
+    p.pod_count = _cptr(pod_count)
+    p.count = len(wants)
+    for r in range(p.count):
+        p.want[r] = wants[r]
+        p.alloc[r] = _cptr(allocs[r])
+        p.used[r] = _cptr(useds[r])
+    return 0
+
+
+cdef int _filter_plan_of(FilterPlan* p, tuple a) except -1:
+    return _filter_plan(p, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+                        a[11])
+
+
+cdef inline bint _feasible(const FilterPlan* p, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t k, r
+    cdef long long t
+    if p.check_unschedulable and p.unschedulable[i]:
+        return False
+    if p.keep != -2 and i != p.keep:
+        return False
+    if p.check_taints:
+        for k in range(p.width):
+            t = p.taint_rows[i * p.width + k]
+            if t < 0:
+                break
+            if p.flagged[t]:
+                return False
+    if p.check_affinity and not p.affinity[i]:
+        return False
+    if p.alloc_pods[i] - p.pod_count[i] < 1:
+        return False
+    for r in range(p.count):
+        if p.want[r] > p.alloc[r][i] - p.used[r][i]:
+            return False
+    return True
+
+
+cdef int _score_plan(ScorePlan* p, int strategy, list wants, list allocs, list useds,
+                     list weights, object shape_u, object shape_s, long long fit_weight,
+                     list bal_wants, list bal_allocs, list bal_useds, long long bal_weight,
+                     const long long[::1] rows, Py_ssize_t width,
+                     const unsigned char[::1] prefer, long long taint_weight, list terms,
+                     list term_weights, long long affinity_weight) except -1:
+    cdef Py_ssize_t r
+    if (len(wants) > MAX_FUSED or len(bal_wants) > MAX_FUSED or len(terms) > MAX_FUSED
+            or len(shape_u) > MAX_FUSED):
+        raise ValueError(f"at most {MAX_FUSED} resources, terms or shape points")
+    p.strategy = strategy
+    p.fit_weight = fit_weight
+    p.fit_count = len(wants)
+    for r in range(p.fit_count):
+        p.fit_want[r] = wants[r]
+        p.fit_w[r] = weights[r]
+        p.fit_alloc[r] = _cptr(allocs[r])
+        p.fit_used[r] = _cptr(useds[r])
+    p.shape_count = len(shape_u)
+    for r in range(p.shape_count):
+        p.shape_u[r] = shape_u[r]
+        p.shape_s[r] = shape_s[r]
+    p.top_rtcr = _linear(p, MAX_UTILIZATION) if p.shape_count else 0
+    p.bal_weight = bal_weight
+    p.bal_count = len(bal_wants)
+    for r in range(p.bal_count):
+        p.bal_want[r] = bal_wants[r]
+        p.bal_alloc[r] = _cptr(bal_allocs[r])
+        p.bal_used[r] = _cptr(bal_useds[r])
+    p.taint_rows = _cptr(rows)
+    p.width = width
+    p.prefer = _bptr(prefer)
+    p.taint_weight = taint_weight
+    p.term_count = len(terms)
+    for r in range(p.term_count):
+        p.term[r] = _bptr(terms[r])
+        p.term_w[r] = term_weights[r]
+    p.affinity_weight = affinity_weight
+    return 0
+
+
+cdef int _score_plan_of(ScorePlan* p, tuple a) except -1:
+    return _score_plan(p, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+                       a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18])
+
+
+cdef inline long long _linear(const ScorePlan* p, long long u) noexcept nogil:
+    """helper.BuildBrokenLinearFunction over the plan's shape (as _broken_linear)."""
+    cdef Py_ssize_t i
+    for i in range(p.shape_count):
+        if u <= p.shape_u[i]:
+            if i == 0:
+                return p.shape_s[0]
+            return p.shape_s[i - 1] + (p.shape_s[i] - p.shape_s[i - 1]) * (u - p.shape_u[i - 1]) / (
+                p.shape_u[i] - p.shape_u[i - 1]
+            )
+    return p.shape_s[p.shape_count - 1]
+
+
+cdef inline long long _partial(const ScorePlan* p, Py_ssize_t i) noexcept nogil:
+    """The weighted NodeResourcesFit and BalancedAllocation scores of row i (the parts of
+    the total that need no normalisation)."""
+    cdef Py_ssize_t r, m
+    cdef long long capacity, requested, score, total = 0, weight_sum = 0, out = 0
+    cdef double fraction, frac_total, mean, acc, std
+    cdef double fractions[MAX_FUSED]
+    if p.fit_weight:
+        for r in range(p.fit_count):
+            capacity = p.fit_alloc[r][i]
+            if capacity == 0:
+                continue
+            requested = p.fit_used[r][i] + p.fit_want[r]
+            if p.strategy == C_LEAST_ALLOCATED:
+                score = 0 if requested > capacity else _quot((capacity - requested) * MAX_NODE_SCORE, capacity)
+            elif p.strategy == C_MOST_ALLOCATED:
+                if requested > capacity:
+                    requested = capacity
+                score = _quot(requested * MAX_NODE_SCORE, capacity)
+            else:
+                if requested > capacity:
+                    score = p.top_rtcr
+                else:
+                    score = _linear(p, requested * MAX_UTILIZATION / capacity)
+                if score <= 0:
+                    continue
+            total += score * p.fit_w[r]
+            weight_sum += p.fit_w[r]
+        if weight_sum == 0:
+            score = 0
+        elif p.strategy == C_REQUESTED_TO_CAPACITY_RATIO:
+            score = (2 * total + weight_sum) / (2 * weight_sum)
+        else:
+            score = _quot(total, weight_sum)
+        out += score * p.fit_weight
+    if p.bal_weight:
+        m = 0
+        frac_total = 0.0
+        for r in range(p.bal_count):
+            capacity = p.bal_alloc[r][i]
+            if capacity == 0:
+                continue
+            fraction = <double> (p.bal_used[r][i] + p.bal_want[r]) / <double> capacity
+            if fraction > 1:
+                fraction = 1.0
+            frac_total += fraction
+            fractions[m] = fraction
+            m += 1
+        std = 0.0
+        if m == 2:
+            std = fabs((fractions[0] - fractions[1]) / 2)
+        elif m > 2:
+            mean = frac_total / m
+            acc = 0.0
+            for r in range(m):
+                acc = acc + (fractions[r] - mean) * (fractions[r] - mean)
+            std = sqrt(acc / m)
+        out += (<long long> ((1 - std) * MAX_NODE_SCORE)) * p.bal_weight
+    return out
+
+
+cdef inline long long _taints(const ScorePlan* p, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t k
+    cdef long long t, count = 0
+    for k in range(p.width):
+        t = p.taint_rows[i * p.width + k]
+        if t < 0:
+            break
+        if p.prefer[t]:
+            count += 1
+    return count
+
+
+cdef inline long long _affinity(const ScorePlan* p, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t r
+    cdef long long total = 0
+    for r in range(p.term_count):
+        if p.term[r][i]:
+            total += p.term_w[r]
+    return total
+
+
+cdef inline long long _normalized(const ScorePlan* p, long long taints, long long taint_max,
+                                  long long affinity, long long aff_max) noexcept nogil:
+    """The weighted, normalised TaintToleration (reversed) and NodeAffinity scores."""
+    cdef long long out = 0
+    if p.taint_weight:
+        if taint_max == 0:
+            out += MAX_NODE_SCORE * p.taint_weight
+        else:
+            out += (MAX_NODE_SCORE - _quot(MAX_NODE_SCORE * taints, taint_max)) * p.taint_weight
+    if p.affinity_weight and aff_max > 0:
+        out += _quot(MAX_NODE_SCORE * affinity, aff_max) * p.affinity_weight
+    return out
 
 
 cpdef tuple fused_filter(Py_ssize_t start, Py_ssize_t limit, const unsigned char[::1] unschedulable,
@@ -397,63 +652,24 @@ cpdef tuple fused_filter(Py_ssize_t start, Py_ssize_t limit, const unsigned char
                          Py_ssize_t width, const unsigned char[::1] flagged,
                          const unsigned char[::1] affinity, const long long[::1] alloc_pods,
                          const long long[::1] pod_count, list wants, list allocs, list useds):
+    cdef FilterPlan plan
+    _filter_plan(&plan, unschedulable, check_unschedulable, keep, rows, width, flagged,
+                 affinity, alloc_pods, pod_count, wants, allocs, useds)
     cdef Py_ssize_t n = pod_count.shape[0]
-    cdef Py_ssize_t count = len(wants)
     cdef Py_ssize_t size = limit if limit < n else n
     cdef array.array found = array.clone(_INT64, size, False)
     cdef long long[::1] out = found
-    cdef Py_ssize_t j, i, k, r, got = 0, visited = 0
-    cdef long long t
-    cdef bint check_taints = width > 0 and flagged.shape[0] > 0
-    cdef bint check_affinity = affinity.shape[0] > 0
-    cdef bint rejected
-    cdef long long want_v[MAX_FUSED]
-    cdef const long long* alloc_p[MAX_FUSED]
-    cdef const long long* used_p[MAX_FUSED]
-    cdef const long long[::1] column
-    if count > MAX_FUSED:
-        raise ValueError(f"at most {MAX_FUSED} resources")
-    for r in range(count):
-        want_v[r] = wants[r]
-        column = allocs[r]
-        alloc_p[r] = _cptr(column)
-        column = useds[r]
-        used_p[r] = _cptr(column)
+    cdef Py_ssize_t j, i, got = 0, visited = 0
     for j in range(n):
         i = start + j
         if i >= n:
             i -= n
         visited += 1
-        if check_unschedulable and unschedulable[i]:
-            continue
-        if keep != -2 and i != keep:
-            continue
-        if check_taints:
-            rejected = False
-            for k in range(width):
-                t = rows[i * width + k]
-                if t < 0:
-                    break
-                if flagged[t]:
-                    rejected = True
-                    break
-            if rejected:
-                continue
-        if check_affinity and not affinity[i]:
-            continue
-        if alloc_pods[i] - pod_count[i] < 1:
-            continue
-        rejected = False
-        for r in range(count):
-            if want_v[r] > alloc_p[r][i] - used_p[r][i]:
-                rejected = True
+        if _feasible(&plan, i):
+            out[got] = i
+            got += 1
+            if got >= limit:
                 break
-        if rejected:
-            continue
-        out[got] = i
-        got += 1
-        if got >= limit:
-            break
     array.resize(found, got)
     return found, visited
 
@@ -464,139 +680,167 @@ cpdef void fused_score(const long long[::1] idx, int strategy, list wants, list 
                        const long long[::1] rows, Py_ssize_t width, const unsigned char[::1] prefer,
                        long long taint_weight, list terms, list term_weights,
                        long long affinity_weight, long long[::1] totals):
+    cdef ScorePlan plan
+    _score_plan(&plan, strategy, wants, allocs, useds, weights, shape_u, shape_s, fit_weight,
+                bal_wants, bal_allocs, bal_useds, bal_weight, rows, width, prefer, taint_weight,
+                terms, term_weights, affinity_weight)
     cdef Py_ssize_t n = idx.shape[0]
-    cdef Py_ssize_t j, i, r, k, m
-    cdef Py_ssize_t fit_count = len(wants), bal_count = len(bal_wants), term_count = len(terms)
-    cdef long long fit_want[MAX_FUSED]
-    cdef long long fit_w[MAX_FUSED]
-    cdef const long long* fit_alloc[MAX_FUSED]
-    cdef const long long* fit_used[MAX_FUSED]
-    cdef long long bal_want[MAX_FUSED]
-    cdef const long long* bal_alloc[MAX_FUSED]
-    cdef const long long* bal_used[MAX_FUSED]
-    cdef const unsigned char* term_p[MAX_FUSED]
-    cdef long long term_w[MAX_FUSED]
-    cdef double fractions[MAX_FUSED]
-    cdef const long long[::1] column
-    cdef const unsigned char[::1] flags
-    cdef const long long[::1] su
-    cdef const long long[::1] ss
-    cdef long long capacity, requested, score, total, weight_sum, top_rtcr = 0
-    cdef long long taint_count, taint_max = 0, aff, aff_max = 0, scaled
-    cdef double fraction, frac_total, mean, acc, std
-    cdef long long t
-    cdef long long* taint_raw = NULL
-    cdef long long* aff_raw = NULL
-    if fit_count > MAX_FUSED or bal_count > MAX_FUSED or term_count > MAX_FUSED:
-        raise ValueError(f"at most {MAX_FUSED} resources or terms")
-    for r in range(fit_count):
-        fit_want[r] = wants[r]
-        fit_w[r] = weights[r]
-        column = allocs[r]
-        fit_alloc[r] = _cptr(column)
-        column = useds[r]
-        fit_used[r] = _cptr(column)
-    for r in range(bal_count):
-        bal_want[r] = bal_wants[r]
-        column = bal_allocs[r]
-        bal_alloc[r] = _cptr(column)
-        column = bal_useds[r]
-        bal_used[r] = _cptr(column)
-    for r in range(term_count):
-        flags = terms[r]
-        term_p[r] = &flags[0] if flags.shape[0] > 0 else NULL
-        term_w[r] = term_weights[r]
-    if strategy == C_REQUESTED_TO_CAPACITY_RATIO:
-        su = _array.array("q", shape_u)
-        ss = _array.array("q", shape_s)
-        top_rtcr = _broken_linear(MAX_UTILIZATION, su, ss)
-    taint_raw = <long long*> malloc(max(n, 1) * sizeof(long long))
-    aff_raw = <long long*> malloc(max(n, 1) * sizeof(long long))
+    cdef Py_ssize_t j, i
+    cdef long long taint_max = 0, aff_max = 0
+    cdef long long* taint_raw = <long long*> malloc(max(n, 1) * sizeof(long long))
+    cdef long long* aff_raw = <long long*> malloc(max(n, 1) * sizeof(long long))
     try:
         for j in range(n):
             i = idx[j]
-            if fit_weight:
-                total = 0
-                weight_sum = 0
-                for r in range(fit_count):
-                    capacity = fit_alloc[r][i]
-                    if capacity == 0:
-                        continue
-                    requested = fit_used[r][i] + fit_want[r]
-                    if strategy == C_LEAST_ALLOCATED:
-                        score = 0 if requested > capacity else _quot((capacity - requested) * MAX_NODE_SCORE, capacity)
-                    elif strategy == C_MOST_ALLOCATED:
-                        if requested > capacity:
-                            requested = capacity
-                        score = _quot(requested * MAX_NODE_SCORE, capacity)
-                    else:
-                        if requested > capacity:
-                            score = top_rtcr
-                        else:
-                            score = _broken_linear(requested * MAX_UTILIZATION / capacity, su, ss)
-                        if score <= 0:
-                            continue
-                    total += score * fit_w[r]
-                    weight_sum += fit_w[r]
-                if weight_sum == 0:
-                    score = 0
-                elif strategy == C_REQUESTED_TO_CAPACITY_RATIO:
-                    score = (2 * total + weight_sum) / (2 * weight_sum)
-                else:
-                    score = _quot(total, weight_sum)
-                totals[j] += score * fit_weight
-            if bal_weight:
-                m = 0
-                frac_total = 0.0
-                for r in range(bal_count):
-                    capacity = bal_alloc[r][i]
-                    if capacity == 0:
-                        continue
-                    fraction = <double> (bal_used[r][i] + bal_want[r]) / <double> capacity
-                    if fraction > 1:
-                        fraction = 1.0
-                    frac_total += fraction
-                    fractions[m] = fraction
-                    m += 1
-                std = 0.0
-                if m == 2:
-                    std = fabs((fractions[0] - fractions[1]) / 2)
-                elif m > 2:
-                    mean = frac_total / m
-                    acc = 0.0
-                    for r in range(m):
-                        acc = acc + (fractions[r] - mean) * (fractions[r] - mean)
-                    std = sqrt(acc / m)
-                totals[j] += (<long long> ((1 - std) * MAX_NODE_SCORE)) * bal_weight
-            if taint_weight:
-                taint_count = 0
-                for k in range(width):
-                    t = rows[i * width + k]
-                    if t < 0:
-                        break
-                    if prefer[t]:
-                        taint_count += 1
-                taint_raw[j] = taint_count
-                if taint_count > taint_max:
-                    taint_max = taint_count
-            if affinity_weight:
-                aff = 0
-                for r in range(term_count):
-                    if term_p[r][i]:
-                        aff += term_w[r]
-                aff_raw[j] = aff
-                if aff > aff_max:
-                    aff_max = aff
-        if taint_weight or affinity_weight:
+            totals[j] += _partial(&plan, i)
+            taint_raw[j] = _taints(&plan, i) if plan.taint_weight else 0
+            aff_raw[j] = _affinity(&plan, i) if plan.affinity_weight else 0
+            if taint_raw[j] > taint_max:
+                taint_max = taint_raw[j]
+            if aff_raw[j] > aff_max:
+                aff_max = aff_raw[j]
+        if plan.taint_weight or plan.affinity_weight:
             for j in range(n):
-                if taint_weight:
-                    if taint_max == 0:
-                        totals[j] += MAX_NODE_SCORE * taint_weight
-                    else:
-                        scaled = _quot(MAX_NODE_SCORE * taint_raw[j], taint_max)
-                        totals[j] += (MAX_NODE_SCORE - scaled) * taint_weight
-                if affinity_weight and aff_max > 0:
-                    totals[j] += _quot(MAX_NODE_SCORE * aff_raw[j], aff_max) * affinity_weight
+                totals[j] += _normalized(&plan, taint_raw[j], taint_max, aff_raw[j], aff_max)
     finally:
         free(taint_raw)
         free(aff_raw)
+
+
+# -- the incremental fused cycle: per-row results kept between pods of one template ----------
+
+
+cpdef void fused_eval(list changed, tuple filter_args, tuple score_args,
+                      unsigned char[::1] feasible, long long[::1] partial,
+                      long long[::1] taint_raw, long long[::1] aff_raw):
+    """Re-evaluate the rows ``changed``: feasible[i], and for a feasible row its partial
+    (fit and balanced) score and its raw taint count and affinity weight sum."""
+    cdef FilterPlan fplan
+    cdef ScorePlan splan
+    _filter_plan_of(&fplan, filter_args)
+    _score_plan_of(&splan, score_args)
+    cdef Py_ssize_t j, i, n = len(changed)
+    for j in range(n):
+        i = changed[j]
+        if _feasible(&fplan, i):
+            feasible[i] = 1
+            partial[i] = _partial(&splan, i)
+            taint_raw[i] = _taints(&splan, i) if splan.taint_weight else 0
+            aff_raw[i] = _affinity(&splan, i) if splan.affinity_weight else 0
+        else:
+            feasible[i] = 0
+
+
+cpdef tuple fused_pick(Py_ssize_t start, Py_ssize_t limit, tuple score_args,
+                       const unsigned char[::1] feasible, const long long[::1] partial,
+                       const long long[::1] taint_raw, const long long[::1] aff_raw):
+    """Over the feasible rows found from ``start`` round the table (at most ``limit``):
+    (found, visited, the only or first row, the highest total, how many rows have it,
+    taint max, affinity max), totals as fused_score gives them."""
+    cdef ScorePlan plan
+    _score_plan_of(&plan, score_args)
+    cdef Py_ssize_t n = feasible.shape[0]
+    cdef Py_ssize_t j, i, found = 0, visited = 0, first = -1, tied = 0
+    cdef long long taint_max = 0, aff_max = 0, total, top = 0, constant
+    for j in range(n):
+        i = start + j
+        if i >= n:
+            i -= n
+        visited += 1
+        if feasible[i]:
+            if first < 0:
+                first = i
+            found += 1
+            if taint_raw[i] > taint_max:
+                taint_max = taint_raw[i]
+            if aff_raw[i] > aff_max:
+                aff_max = aff_raw[i]
+            if found >= limit:
+                break
+    if taint_max == 0 and aff_max == 0:
+        # no row has an intolerable PreferNoSchedule taint or a preferred term: the
+        # normalised parts are the same for every row
+        constant = _normalized(&plan, 0, 0, 0, 0)
+        for j in range(visited):
+            i = start + j
+            if i >= n:
+                i -= n
+            if feasible[i]:
+                total = partial[i] + constant
+                if tied == 0 or total > top:
+                    top = total
+                    tied = 1
+                elif total == top:
+                    tied += 1
+        return found, visited, first, top, tied, taint_max, aff_max
+    for j in range(visited):
+        i = start + j
+        if i >= n:
+            i -= n
+        if feasible[i]:
+            total = partial[i] + _normalized(&plan, taint_raw[i], taint_max, aff_raw[i], aff_max)
+            if tied == 0 or total > top:
+                top = total
+                tied = 1
+            elif total == top:
+                tied += 1
+    return found, visited, first, top, tied, taint_max, aff_max
+
+
+cpdef tuple fused_pick_uniform(Py_ssize_t start, Py_ssize_t limit, tuple score_args,
+                               const unsigned char[::1] feasible, const long long[::1] partial):
+    """fused_pick when no feasible row has a raw taint count or affinity sum: (found,
+    visited, the first row, the highest total, how many rows have it) in one pass."""
+    cdef ScorePlan plan
+    _score_plan_of(&plan, score_args)
+    cdef Py_ssize_t n = feasible.shape[0]
+    cdef Py_ssize_t j, i, found = 0, visited = 0, first = -1, tied = 0
+    cdef long long top = 0, value
+    for j in range(n):
+        i = start + j
+        if i >= n:
+            i -= n
+        visited += 1
+        if feasible[i]:
+            value = partial[i]
+            if first < 0:
+                first = i
+                top = value
+                tied = 1
+            elif value > top:
+                top = value
+                tied = 1
+            elif value == top:
+                tied += 1
+            found += 1
+            if found >= limit:
+                break
+    return found, visited, first, top + _normalized(&plan, 0, 0, 0, 0), tied
+
+
+cpdef Py_ssize_t fused_nth(Py_ssize_t start, Py_ssize_t visited, tuple score_args,
+                           const unsigned char[::1] feasible, const long long[::1] partial,
+                           const long long[::1] taint_raw, const long long[::1] aff_raw,
+                           long long taint_max, long long aff_max, long long top, Py_ssize_t k):
+    """The row of the k-th (from 0) feasible row with total ``top``, in the order visited."""
+    cdef ScorePlan plan
+    _score_plan_of(&plan, score_args)
+    cdef Py_ssize_t n = feasible.shape[0]
+    cdef Py_ssize_t j, i, seen = 0
+    cdef bint uniform = taint_max == 0 and aff_max == 0
+    cdef long long wanted = top - _normalized(&plan, 0, 0, 0, 0)
+    for j in range(visited):
+        i = start + j
+        if i >= n:
+            i -= n
+        if not feasible[i]:
+            continue
+        if uniform:
+            if partial[i] != wanted:
+                continue
+        elif partial[i] + _normalized(&plan, taint_raw[i], taint_max, aff_raw[i], aff_max) != top:
+            continue
+        if seen == k:
+            return i
+        seen += 1
+    return -1

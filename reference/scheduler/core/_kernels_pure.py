@@ -441,3 +441,124 @@ def fused_score(
             add_where(idx, term, weight, scratch)
         normalize(scratch, 0, final)
         weighted_add(final, affinity_weight, totals)
+
+
+# -- the incremental fused cycle: per-row results kept between pods of one template ----------
+
+
+def _one(i):
+    return array("q", [i])
+
+
+def _row_parts(i, score_args):
+    """(partial, raw taint count, raw affinity sum) of row i, by the kernels above."""
+    (strategy, wants, allocs, useds, weights, shape_u, shape_s, fit_weight, bal_wants,
+     bal_allocs, bal_useds, bal_weight, rows, width, prefer, taint_weight, terms,
+     term_weights, affinity_weight) = score_args  # fmt: skip
+    out = zeros(1)
+    partial = 0
+    if fit_weight:
+        resource_scores(_one(i), strategy, wants, allocs, useds, weights, shape_u, shape_s, out)
+        partial += out[0] * fit_weight
+    if bal_weight:
+        balanced_scores(_one(i), bal_wants, bal_allocs, bal_useds, out)
+        partial += out[0] * bal_weight
+    taints = 0
+    if taint_weight and width > 0:
+        count_flagged(_one(i), rows, width, prefer, out)
+        taints = out[0]
+    affinity = 0
+    if affinity_weight:
+        for term, weight in zip(terms, term_weights):
+            if term[i]:
+                affinity += weight
+    return partial, taints, affinity
+
+
+def _normalized(score_args, taints, taint_max, affinity, aff_max):
+    taint_weight, affinity_weight = score_args[15], score_args[18]
+    out = 0
+    if taint_weight:
+        if taint_max == 0:
+            out += MAX_NODE_SCORE * taint_weight
+        else:
+            out += (MAX_NODE_SCORE - _div(MAX_NODE_SCORE * taints, taint_max)) * taint_weight
+    if affinity_weight and aff_max > 0:
+        out += _div(MAX_NODE_SCORE * affinity, aff_max) * affinity_weight
+    return out
+
+
+def fused_eval(changed, filter_args, score_args, feasible, partial, taint_raw, aff_raw):
+    """Re-evaluate the rows ``changed``: feasible[i], and for a feasible row its partial
+    (fit and balanced) score and its raw taint count and affinity weight sum."""
+    n = len(feasible)
+    for i in changed:
+        found, _ = fused_filter(i, 1, *filter_args)
+        if len(found) and found[0] == i:
+            feasible[i] = 1
+            partial[i], taint_raw[i], aff_raw[i] = _row_parts(i, score_args)
+        else:
+            feasible[i] = 0
+    return n
+
+
+def _visit(start, n, visited):
+    for j in range(visited):
+        i = start + j
+        yield i - n if i >= n else i
+
+
+def fused_pick(start, limit, score_args, feasible, partial, taint_raw, aff_raw):
+    """Over the feasible rows found from ``start`` round the table (at most ``limit``):
+    (found, visited, the only or first row, the highest total, how many rows have it,
+    taint max, affinity max), totals as fused_score gives them."""
+    n = len(feasible)
+    found = visited = tied = 0
+    first = -1
+    taint_max = aff_max = top = 0
+    for i in _visit(start, n, n):
+        visited += 1
+        if feasible[i]:
+            if first < 0:
+                first = i
+            found += 1
+            taint_max = max(taint_max, taint_raw[i])
+            aff_max = max(aff_max, aff_raw[i])
+            if found >= limit:
+                break
+    for i in _visit(start, n, visited):
+        if feasible[i]:
+            total = partial[i] + _normalized(
+                score_args, taint_raw[i], taint_max, aff_raw[i], aff_max
+            )
+            if tied == 0 or total > top:
+                top, tied = total, 1
+            elif total == top:
+                tied += 1
+    return found, visited, first, top, tied, taint_max, aff_max
+
+
+def fused_pick_uniform(start, limit, score_args, feasible, partial):
+    """fused_pick when no feasible row has a raw taint count or affinity sum: (found,
+    visited, the first row, the highest total, how many rows have it) in one pass."""
+    found, visited, first, top, tied, _, _ = fused_pick(
+        start, limit, score_args, feasible, partial, zeros(len(feasible)), zeros(len(feasible))
+    )
+    return found, visited, first, top, tied
+
+
+def fused_nth(
+    start, visited, score_args, feasible, partial, taint_raw, aff_raw, taint_max, aff_max, top, k
+):
+    """The row of the k-th (from 0) feasible row with total ``top``, in the order visited."""
+    seen = 0
+    for i in _visit(start, len(feasible), visited):
+        if feasible[i]:
+            total = partial[i] + _normalized(
+                score_args, taint_raw[i], taint_max, aff_raw[i], aff_max
+            )
+            if total == top:
+                if seen == k:
+                    return i
+                seen += 1
+    return -1

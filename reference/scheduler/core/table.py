@@ -63,6 +63,14 @@ class NodeTable:
     # (requirement, value count) -> (allowed flags per value id, flag for a missing label)
     allowed_cache: dict[Any, tuple[bytearray, int]] = attrs.Factory(dict)
     rows_changed: int = 0
+    # per row, bumped whenever the row is written; bumped as a whole (a new generation)
+    # when the table is rebuilt: what a cache of per-row results compares against
+    versions: array = attrs.Factory(lambda: array("q"))
+    generation: int = 0
+    # the rows written, in order (since the log was last cleared: then ``log_epoch``
+    # grows), so a cache can read what changed since it last looked
+    log: list[int] = attrs.Factory(list)
+    log_epoch: int = 0
 
     @classmethod
     def of(cls, node_infos: Sequence[Any], kernels: Any) -> NodeTable:
@@ -91,6 +99,8 @@ class NodeTable:
     def _rebuild(self, node_infos: Sequence[Any]) -> None:
         n = len(node_infos)
         self.infos = [None] * n
+        self.versions = _column(n)
+        self.generation += 1
         self.index = {info.name: row for row, info in enumerate(node_infos)}
         self.resource_columns, self.allocatable, self.requested = {}, [], []
         self.non_zero_cpu, self.non_zero_memory = _column(n), _column(n)
@@ -118,6 +128,8 @@ class NodeTable:
         old = self.infos[row]
         self.infos[row] = info
         self.rows_changed += 1
+        self.versions[row] += 1
+        self._logged(row)
         for name in (*info.allocatable, *info.requested):
             self.resource_column(name)
         for name, column in self.resource_columns.items():
@@ -180,6 +192,28 @@ class NodeTable:
                 self.image_rows.get(image, {}).pop(row, None)
         for image, size in info.image_states.items():
             self.image_rows.setdefault(image, {})[row] = size
+
+    def add_pod_columns(
+        self, row: int, requests: dict[str, int], non_zero: dict[str, int], sign: int = 1
+    ) -> None:
+        """Bind (sign 1) or unbind (-1) a pod with these effective and non-zero requests
+        on ``row`` by adjusting its columns alone, without a NodeInfo: the core's own
+        incremental update, for callers that keep only the table (``kubeprop bench``'s
+        core measurement). A later ``sync`` rewrites the row from its NodeInfo."""
+        for name, value in requests.items():
+            self.requested[self.resource_column(name)][row] += sign * value
+        self.non_zero_cpu[row] += sign * non_zero.get(resources.CPU, 0)
+        self.non_zero_memory[row] += sign * non_zero.get(resources.MEMORY, 0)
+        self.pod_count[row] += sign
+        self.versions[row] += 1
+        self._logged(row)
+
+    def _logged(self, row: int) -> None:
+        log = self.log
+        if len(log) >= 4 * len(self.infos) + 64:
+            log.clear()
+            self.log_epoch += 1
+        log.append(row)
 
     # -- per-pod lookups -----------------------------------------------------------------
 

@@ -39,8 +39,15 @@ MAX_FUSED = 16
 
 def feasible(filters, state, pod, table, start: int, limit: int) -> tuple[Any, int] | None:
     """(feasible rows, visited) or None when some filter is not fused."""
-    kernels = table.kernels
-    n = table.size
+    args = filter_args_of(filters, state, pod, table)
+    if args is None:
+        return None
+    return table.kernels.fused_filter(start % table.size, limit, *args)
+
+
+def filter_args_of(filters, state, pod, table) -> tuple | None:
+    """The arguments of ``fused_filter`` after (start, limit) for this pod, or None when
+    some filter is not fused."""
     check_unschedulable, keep = 0, -2
     flagged: Any = b""
     affinity: Any = b""
@@ -83,9 +90,7 @@ def feasible(filters, state, pod, table, start: int, limit: int) -> tuple[Any, i
     if len(wants) > MAX_FUSED:
         return None
     pods = table.resource_column(resources.PODS)
-    return kernels.fused_filter(
-        start % n,
-        limit,
+    return (
         table.unschedulable,
         check_unschedulable,
         keep,
@@ -108,6 +113,16 @@ def _required_rows(table, pod) -> bytearray:
 
 def add_scores(scorers, weight_of, state, pod, table, rows, totals) -> list:
     """Add the fused scorers' weighted scores to ``totals``; the scorers left over."""
+    args, left = score_args_of(scorers, weight_of, state, pod, table)
+    if args is None:
+        return list(scorers)
+    table.kernels.fused_score(rows, *args, totals)
+    return left
+
+
+def score_args_of(scorers, weight_of, state, pod, table) -> tuple[tuple | None, list]:
+    """(the arguments of ``fused_score`` between the rows and the totals, or None when
+    too many resources or terms; the scorers it does not cover)."""
     left = []
     args: dict[str, Any] = {
         "strategy": 0,
@@ -130,16 +145,13 @@ def add_scores(scorers, weight_of, state, pod, table, rows, totals) -> list:
     }
     for plugin in scorers:
         kind = type(plugin)
-        if kind not in SCORERS or not _fuse(
-            plugin, kind, weight_of(plugin.name), state, pod, table, args
-        ):
+        if kind not in SCORERS:
             left.append(plugin)
-    if len(args["wants"]) > MAX_FUSED or len(args["bal_wants"]) > MAX_FUSED:
-        return list(scorers)
-    if len(args["terms"]) > MAX_FUSED:
-        return list(scorers)
-    table.kernels.fused_score(
-        rows,
+        else:
+            _fuse(plugin, kind, weight_of(plugin.name), state, pod, table, args)
+    if max(len(args["wants"]), len(args["bal_wants"]), len(args["terms"])) > MAX_FUSED:
+        return None, list(scorers)
+    return (
         args["strategy"],
         args["wants"],
         args["allocs"],
@@ -159,12 +171,10 @@ def add_scores(scorers, weight_of, state, pod, table, rows, totals) -> list:
         args["terms"],
         args["term_weights"],
         args["affinity_weight"],
-        totals,
-    )
-    return left
+    ), left
 
 
-def _fuse(plugin, kind, weight: int, state, pod, table, args: dict[str, Any]) -> bool:
+def _fuse(plugin, kind, weight: int, state, pod, table, args: dict[str, Any]) -> None:
     if kind is fit.NodeResourcesFit:
         try:
             wanted = state.read(fit._PRE_SCORE_KEY)
@@ -205,4 +215,26 @@ def _fuse(plugin, kind, weight: int, state, pod, table, args: dict[str, Any]) ->
             term_weights=[term.weight for term in terms],
             affinity_weight=weight,
         )
-    return True
+
+
+def prepare(profile, pod, snapshot, table):
+    """(cycle state, filter args, score args, scorers left over) for pods of ``pod``'s
+    template, PreFilter and PreScore run over every node of ``snapshot`` (as for a
+    cluster where every node is feasible); None when the filters or scores are not all
+    fused."""
+    from kubeprop.reference.scheduler.framework import CycleState
+
+    state = CycleState(snapshot=snapshot, profile=profile)
+    for plugin in profile.at("pre_filter"):
+        if plugin.pre_filter(state, pod, snapshot.node_infos).is_skip():
+            state.skip_filter_plugins.add(plugin.name)
+    for plugin in profile.at("pre_score"):
+        if plugin.pre_score(state, pod, snapshot.node_infos).is_skip():
+            state.skip_score_plugins.add(plugin.name)
+    filters = [p for p in profile.at("filter") if p.name not in state.skip_filter_plugins]
+    scorers = [p for p in profile.at("score") if p.name not in state.skip_score_plugins]
+    filter_args = filter_args_of(filters, state, pod, table)
+    score_args, left = score_args_of(scorers, profile.weight, state, pod, table)
+    if filter_args is None or score_args is None:
+        return None
+    return state, filter_args, score_args, left
