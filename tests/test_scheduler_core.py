@@ -107,6 +107,7 @@ def _outcome(result) -> tuple:
         result.node_name,
         result.status,
         dict(result.filtered),
+        dict(result.rejected_by),
         tuple(result.feasible),
         {n: dict(s) for n, s in result.raw_scores.items()},
         {n: dict(s) for n, s in result.scores.items()},
@@ -182,7 +183,7 @@ def test_large_clusters_visit_the_same_nodes_from_a_rotating_start(percentage):
     assert visited == ({260} if percentage == 100 else visited)
     if percentage != 100:
         # adaptive at 260 nodes: 50 - 260 // 125 = 48 % -> 124 feasible; 10 % -> at least 100
-        assert all(len(outcome[3]) == (124 if percentage is None else 100) for outcome in expected)
+        assert all(len(outcome[4]) == (124 if percentage is None else 100) for outcome in expected)
     for kernels in TWINS:
         assert _schedule_all(profile, nodes, pods, kernels, 1) == expected
 

@@ -507,6 +507,7 @@ class ScheduleResult:
     node_name: str | None
     status: Status = SUCCESS
     filtered: FrozenMap[str, tuple[str, ...]] = FrozenMap()  # node -> reasons
+    rejected_by: FrozenMap[str, str] = FrozenMap()  # node -> the plugin that rejected it
     feasible: tuple[str, ...] = ()
     raw_scores: FrozenMap[str, FrozenMap[str, int]] = FrozenMap()  # node -> plugin -> raw
     scores: FrozenMap[str, FrozenMap[str, int]] = FrozenMap()  # node -> plugin -> normalized
@@ -619,7 +620,11 @@ def schedule_one(
         elif status.is_rejected():
             filtered = FrozenMap({info.name: status.reasons for info in nodes})
             message = fit_error_message(len(nodes), filtered)
-            return _fail(attrs.evolve(status, reasons=(message,)), filtered=filtered)
+            return _fail(
+                attrs.evolve(status, reasons=(message,)),
+                filtered=filtered,
+                rejected_by=FrozenMap({info.name: plugin.name for info in nodes}),
+            )
         elif not status.is_success():
             return _fail(status)
 
@@ -643,6 +648,8 @@ class _Cycle:
     state: CycleState
     validate_scores: bool
     explain: bool
+    # node -> the plugin that rejected it, once the filters have run
+    rejected_by: dict[str, str] = attrs.Factory(dict)
 
     # -- node by node ------------------------------------------------------------------
 
@@ -666,6 +673,7 @@ class _Cycle:
                 statuses[info.name] = status
             else:
                 return _fail(status, filtered=FrozenMap(filtered))
+        self.rejected_by = {name: status.plugin for name, status in statuses.items()}
         if not feasible:
             return self.post_filter(filtered, statuses, visited)
         names = tuple(info.name for info in feasible)
@@ -756,6 +764,7 @@ class _Cycle:
                     status = status_of(row)
                     filtered[nodes[row].name] = status.reasons
                     statuses[nodes[row].name] = status
+        self.rejected_by = {name: status.plugin for name, status in statuses.items()}
         if len(rows) == 0:
             return self.post_filter(filtered, statuses, visited)
         feasible = _Rows(nodes, rows)
@@ -906,6 +915,7 @@ class _Cycle:
         return _fail(
             unschedulable(message),
             filtered=FrozenMap(filtered),
+            rejected_by=FrozenMap(self.rejected_by),
             nominated_node_name=nominated_node_name,
             victims=tuple(victims),
             visited=visited,
@@ -915,12 +925,17 @@ class _Cycle:
         """One feasible node (chosen without scoring, as upstream does) or no scorer."""
         if len(names) == 1:
             return ScheduleResult(
-                node_name=names[0], filtered=FrozenMap(filtered), feasible=names, visited=visited
+                node_name=names[0],
+                filtered=FrozenMap(filtered),
+                rejected_by=FrozenMap(self.rejected_by),
+                feasible=names,
+                visited=visited,
             )
         totals = {name: 1 for name in names}
         return ScheduleResult(
             node_name=select(totals, rng),
             filtered=FrozenMap(filtered),
+            rejected_by=FrozenMap(self.rejected_by),
             feasible=names,
             totals=FrozenMap(totals),
             visited=visited,
@@ -972,6 +987,7 @@ class _Cycle:
         return ScheduleResult(
             node_name=select(totals, rng),
             filtered=FrozenMap(filtered),
+            rejected_by=FrozenMap(self.rejected_by),
             feasible=names,
             raw_scores=FrozenMap({n: FrozenMap(s) for n, s in raw_per_node.items()}),
             scores=FrozenMap({n: FrozenMap(s) for n, s in per_node.items()}),
