@@ -193,26 +193,28 @@ def render(results: Sequence[Measurement]) -> str:
     return "\n".join(lines)
 
 
-def plot(results: Sequence[Measurement], path: str) -> None:
-    """A PNG of pods/s against nodes, one line per implementation (needs matplotlib)."""
+def plot(core: Sequence[Measurement], cycles: Sequence[Measurement], path: str) -> None:
+    """A PNG of pods/s against nodes: one line per implementation, for the core alone
+    and for whole cycles (needs matplotlib)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    figure, axes = pyplot.subplots(figsize=(7, 4.5))
-    for implementation in ("cython", "python"):
-        points = sorted(
-            (m.nodes, m.pods_per_second) for m in results if m.implementation == implementation
-        )
-        if points:
-            xs, ys = zip(*points)
-            axes.plot(xs, ys, marker="o", label=implementation)
+    figure, axes = pyplot.subplots(figsize=(7.5, 4.8))
+    for label, results, style in (("core", core, "-"), ("cycle", cycles, "--")):
+        for implementation in ("cython", "python"):
+            points = sorted(
+                (m.nodes, m.pods_per_second) for m in results if m.implementation == implementation
+            )
+            if points:
+                xs, ys = zip(*points)
+                axes.plot(xs, ys, style, marker="o", label=f"{label}, {implementation}")
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("nodes (100 % scanned)")
     axes.set_ylabel("pods scheduled per second")
-    axes.set_title("kubeprop scheduler core, default profile")
+    axes.set_title("kubeprop scheduler, default profile")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
     figure.tight_layout()
