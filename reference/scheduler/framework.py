@@ -779,32 +779,10 @@ class _Cycle:
         scores: dict[str, Any] = {}
         raws: dict[str, Any] = {}
         for plugin in self.scorers():
-            fast = core.accelerator(plugin)
-            if fast is not None and fast.score is not None:
-                raw = fast.score(plugin, self.state, self.pod, table, rows)
-            else:
-                raw = kernels.zeros(len(rows))
-                for j, info in enumerate(feasible):
-                    score, status = plugin.score(self.state, self.pod, info)
-                    if not status.is_success():
-                        return _fail(status.with_plugin(plugin.name), filtered=FrozenMap(filtered))
-                    raw[j] = score
-            if fast is not None and fast.normalize is not None:
-                final = fast.normalize(plugin, self.state, self.pod, table, raw)
-            elif plugin.score_extensions() is not None:
-                all_names = names or tuple(info.name for info in feasible)
-                mapped = self.normalize_map(plugin, dict(zip(all_names, raw)))
-                if isinstance(mapped, ScheduleResult):
-                    return mapped
-                final = kernels.zeros(len(rows))
-                for j, name in enumerate(all_names):
-                    final[j] = mapped[name]
-            else:
-                final = raw
-            if self.validate_scores:
-                bad = kernels.first_out_of_range(final, MIN_NODE_SCORE, MAX_NODE_SCORE)
-                if bad >= 0:
-                    return self.out_of_range(plugin, final[bad], filtered)
+            scored = self.table_scores(plugin, kernels, table, rows, feasible, filtered)
+            if isinstance(scored, ScheduleResult):
+                return scored
+            raw, final = scored
             kernels.weighted_add(final, self.profile.weight(plugin.name), totals)
             if self.explain:
                 raws[plugin.name] = raw
@@ -844,19 +822,19 @@ class _Cycle:
             self.scorers(), self.profile.weight, self.state, self.pod, table, rows, totals
         )
         for plugin in left:
-            final = self.table_scores(plugin, kernels, table, rows, feasible)
-            if isinstance(final, ScheduleResult):
-                return final
-            kernels.weighted_add(final, self.profile.weight(plugin.name), totals)
+            scored = self.table_scores(plugin, kernels, table, rows, feasible, {})
+            if isinstance(scored, ScheduleResult):
+                return scored
+            kernels.weighted_add(scored[1], self.profile.weight(plugin.name), totals)
         top, count = kernels.best(totals)
         pick = rng.randrange(count) if count > 1 else 0
         return ScheduleResult(
             node_name=nodes[rows[kernels.nth_with(totals, top, pick)]].name, visited=visited
         )
 
-    def table_scores(self, plugin, kernels, table, rows, feasible) -> Any:
-        """One scorer's final scores of the feasible rows (its table version when it has
-        one, else node by node), or the failed result."""
+    def table_scores(self, plugin, kernels, table, rows, feasible, filtered) -> Any:
+        """One scorer's (raw, final) scores of the feasible rows (its table version when it
+        has one, else node by node), or the failed result."""
         from kubeprop.reference.scheduler import core
 
         fast = core.accelerator(plugin)
@@ -867,7 +845,7 @@ class _Cycle:
             for j, info in enumerate(feasible):
                 score, status = plugin.score(self.state, self.pod, info)
                 if not status.is_success():
-                    return _fail(status.with_plugin(plugin.name))
+                    return _fail(status.with_plugin(plugin.name), filtered=FrozenMap(filtered))
                 raw[j] = score
         if fast is not None and fast.normalize is not None:
             final = fast.normalize(plugin, self.state, self.pod, table, raw)
@@ -884,8 +862,8 @@ class _Cycle:
         if self.validate_scores:
             bad = kernels.first_out_of_range(final, MIN_NODE_SCORE, MAX_NODE_SCORE)
             if bad >= 0:
-                return self.out_of_range(plugin, final[bad], {})
-        return final
+                return self.out_of_range(plugin, final[bad], filtered)
+        return raw, final
 
     def _filter_numbers(self) -> list[int]:
         return [
