@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kubeprop.reference.apiserver import ApiServer
 from kubeprop.reference.client import Connection, EventRecorder, unreachable
@@ -532,3 +534,50 @@ def test_a_refused_eviction_is_a_scheduler_error_retried_after_backoff():
     assert cluster.get("low")["metadata"].get("deletionTimestamp")
     assert cluster.get("high")["status"]["nominatedNodeName"] == "node-1"
     assert len(cluster.events("Preempted")) == 1
+
+
+# -- the incremental view ---------------------------------------------------------------------
+
+
+@st.composite
+def view_changes(draw):
+    """Steps on the scheduler's state: nodes added, replaced and removed; pods assigned,
+    assumed, confirmed, moved and removed (keys and node names from small sets)."""
+    nodes = st.sampled_from(("a", "b", "c"))
+    keys = st.sampled_from(("default/p1", "default/p2", "default/p3", "default/p4"))
+    step = st.one_of(
+        st.tuples(st.just("node"), nodes, st.sampled_from(("1", "2"))),
+        st.tuples(st.just("drop-node"), nodes, st.none()),
+        st.tuples(st.sampled_from(("assign", "assume")), keys, nodes),
+        st.tuples(st.sampled_from(("unassign", "forget")), keys, st.none()),
+    )
+    return draw(st.lists(st.tuples(step, st.booleans()), max_size=25))
+
+
+@given(changes=view_changes())
+def test_the_incremental_view_equals_a_snapshot_built_from_scratch(changes):
+    scheduler = Cluster().scheduler
+    for (what, name, value), look in changes:
+        if what == "node":
+            scheduler.nodes[name] = typed_node(name, cpu=value)
+        elif what == "drop-node":
+            scheduler.nodes.pop(name, None)
+        elif what in ("assign", "assume"):
+            pod = typed_pod(name.split("/")[1], node=value)
+            (scheduler.assigned if what == "assign" else scheduler.assumed)[name] = pod
+        else:
+            (scheduler.assigned if what == "unassign" else scheduler.assumed).pop(name, None)
+        if look:
+            check_view(scheduler)
+    check_view(scheduler)
+
+
+def check_view(scheduler) -> None:
+    pods = dict(scheduler.assigned)
+    for key, pod in scheduler.assumed.items():
+        pods.setdefault(key, pod)
+    expected = Snapshot.of(
+        [scheduler.nodes[name] for name in sorted(scheduler.nodes)],
+        [pods[key] for key in sorted(pods)],
+    )
+    assert scheduler.snapshot() == expected

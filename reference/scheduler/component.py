@@ -113,8 +113,49 @@ class Decision:
     message: str = ""  # the FailedScheduling message, "" when bound
 
 
-def _same(old: tuple[Pod, ...], new: tuple[Pod, ...]) -> bool:
-    return len(old) == len(new) and all(a is b for a, b in zip(old, new))
+class Tracked(dict):
+    """A dict that remembers the keys set or removed since the last ``take()`` (the
+    scheduler's view reads what changed instead of rereading everything)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.touched: set = set()
+
+    def __setitem__(self, key, value) -> None:
+        self.touched.add(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key) -> None:
+        self.touched.add(key)
+        super().__delitem__(key)
+
+    def pop(self, key, *default):
+        if key in self:
+            self.touched.add(key)
+        return super().pop(key, *default)
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args, **kwargs) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def clear(self) -> None:
+        self.touched.update(self)
+        super().clear()
+
+    def popitem(self):
+        key, value = super().popitem()
+        self.touched.add(key)
+        return key, value
+
+    def take(self) -> set:
+        """The keys touched since the last call."""
+        touched, self.touched = self.touched, set()
+        return touched
 
 
 def _uid(pod: Pod) -> str:
@@ -334,21 +375,24 @@ class Scheduler:
     # select_host's tie-breaking randomness: random.Random(seed).
     rng: random.Random = attrs.field(init=False)
     # node name -> the node as the informer shows it.
-    nodes: dict[str, Node] = attrs.field(init=False, factory=dict)
+    nodes: Tracked = attrs.field(init=False, factory=lambda: Tracked())
     # pod key -> an assigned, non-terminal pod as the informer shows it.
-    assigned: dict[str, Pod] = attrs.field(init=False, factory=dict)
+    assigned: Tracked = attrs.field(init=False, factory=lambda: Tracked())
     # pod key -> a pod this scheduler bound (spec.nodeName set) that the informer
     # does not show bound yet; counted on its node (SCHEDULER-NO-OVERCOMMIT).
-    assumed: dict[str, Pod] = attrs.field(init=False, factory=dict)
+    assumed: Tracked = attrs.field(init=False, factory=lambda: Tracked())
     # pod key -> (the pending pod, the node it is nominated to): status.nominatedNodeName as
     # the informer shows it or as this scheduler set it (upstream's PodNominator).
     nominated: dict[str, tuple[Pod, str]] = attrs.field(init=False, factory=dict)
     _informers: Informers | None = attrs.field(init=False, default=None)
-    # node name -> (the Node, its pods, their NodeInfo) as of the last snapshot; the objects
-    # are kept, so "is" tells an unchanged node or pod (informer updates make new ones).
-    _node_infos: dict[str, tuple[Node, tuple[Pod, ...], NodeInfo]] = attrs.field(
-        init=False, factory=dict
-    )
+    # the view as of the last snapshot, kept in step with what nodes, assigned and assumed
+    # record as touched: the pod counted for each key (assigned over assumed) and its node,
+    # each node's counted pods, the node names in order, their NodeInfos and positions
+    _counted: dict[str, tuple[Pod, str]] = attrs.field(init=False, factory=dict)
+    _members: dict[str, dict[str, Pod]] = attrs.field(init=False, factory=dict)
+    _order: list[str] | None = attrs.field(init=False, default=None)
+    _infos: list[NodeInfo] = attrs.field(init=False, factory=list)
+    _positions: dict[str, int] = attrs.field(init=False, factory=dict)
     # the nodes as columns for the scoring core, synced to each cycle's snapshot (a row is
     # rewritten only when its NodeInfo object changed), and where the next cycle starts
     # examining nodes (upstream's nextStartNodeIndex)
@@ -401,30 +445,44 @@ class Scheduler:
     def snapshot(self) -> Snapshot:
         """The nodes of the informer with its assigned pods and the assumed ones.
 
-        Equal to ``Snapshot.of(nodes by name, pods by key)``; a node's NodeInfo is
-        rebuilt only when its Node or the pods on it changed since the last snapshot
-        (the scheduler cache's incremental update), so a cycle costs O(pods) look-ups
-        rather than O(pods) NodeInfo updates."""
-        pods = dict(self.assigned)
-        for key, pod in self.assumed.items():
-            pods.setdefault(key, pod)
-        on_node: dict[str, list[Pod]] = {}
-        for key in sorted(pods):
-            pod = pods[key]
-            on_node.setdefault(pod.spec.node_name if pod.spec else "", []).append(pod)
-        infos = []
-        cache = {}
-        for name in sorted(self.nodes):
-            node, members = self.nodes[name], tuple(on_node.get(name, ()))
-            cached = self._node_infos.get(name)
-            if cached is not None and cached[0] is node and _same(cached[1], members):
-                info = cached[2]
-            else:
-                info = NodeInfo.of(node, members)
-            cache[name] = (node, members, info)
-            infos.append(info)
-        self._node_infos = cache
-        return Snapshot(tuple(infos))
+        Equal to ``Snapshot.of(nodes by name, pods by key)``, kept up to date the way the
+        scheduler cache is: only the pods and nodes touched since the last snapshot are
+        looked at, and only the NodeInfos of the nodes they are on are rebuilt, so a cycle
+        costs what changed, not O(nodes + pods) work."""
+        dirty: set[str] = set()
+        for key in set(self.assigned.take()) | set(self.assumed.take()):
+            pod = self.assigned.get(key)
+            if pod is None:
+                pod = self.assumed.get(key)
+            was = self._counted.get(key)
+            if was is not None and pod is was[0]:
+                continue
+            if was is not None:
+                self._members.get(was[1], {}).pop(key, None)
+                dirty.add(was[1])
+                del self._counted[key]
+            if pod is not None:
+                name = (pod.spec.node_name if pod.spec else None) or ""
+                self._members.setdefault(name, {})[key] = pod
+                self._counted[key] = (pod, name)
+                dirty.add(name)
+        touched_nodes = self.nodes.take()
+        if self._order is None or any(
+            (name in self.nodes) != (name in self._positions) for name in touched_nodes
+        ):
+            self._order = sorted(self.nodes)
+            self._positions = {name: i for i, name in enumerate(self._order)}
+            self._infos = [self._node_info(name) for name in self._order]
+        else:
+            for name in dirty | set(touched_nodes):
+                where = self._positions.get(name)
+                if where is not None:
+                    self._infos[where] = self._node_info(name)
+        return Snapshot(tuple(self._infos), positions=self._positions)
+
+    def _node_info(self, name: str) -> NodeInfo:
+        members = self._members.get(name, {})
+        return NodeInfo.of(self.nodes[name], (members[key] for key in sorted(members)))
 
     def wants(self, pod: Pod) -> bool:
         """Whether the pod belongs in the queue: unassigned, not being deleted, not

@@ -160,14 +160,27 @@ class NodeInfo:
         for image in node.status.images if node.status else ():
             for name in image.names:
                 images[name] = image.size_bytes or 0
-        info = cls(
-            node=node,
-            allocatable=_frozen(resources.allocatable(node)),
-            image_states=FrozenMap(images),
-        )
+        pods = tuple(pods)
+        requested: dict[str, int] = {}
+        non_zero: dict[str, int] = {}
         for pod in pods:
-            info = info.add_pod(pod)
-        return info
+            for name, value in resources.pod_requests(pod).items():
+                requested[name] = requested.get(name, 0) + value
+            for name, value in resources.non_zero_requests(pod).items():
+                non_zero[name] = non_zero.get(name, 0) + value
+        return cls(
+            node=node,
+            pods=pods,
+            requested=_frozen(requested),
+            non_zero_requested=_frozen(non_zero),
+            allocatable=_frozen(resources.allocatable(node)),
+            used_ports=resources.host_ports(pods) if pods else (),
+            image_states=FrozenMap(images),
+            pods_with_affinity=tuple(pod for pod in pods if has_pod_affinity(pod)),
+            pods_with_required_anti_affinity=tuple(
+                pod for pod in pods if has_required_anti_affinity(pod)
+            ),
+        )
 
     def add_pod(self, pod: Pod) -> NodeInfo:
         """This node info with ``pod`` counted on it."""
