@@ -24,7 +24,8 @@ from kubeprop.conformance.strategies import scheduler as strategies
 from kubeprop.reference.scheduler import Profile, Snapshot, core, schedule_one
 from kubeprop.reference.scheduler.plugins import DEFAULT_PLUGINS, REGISTRY
 from kubeprop.spec.api.base import FrozenMap
-from kubeprop.spec.api.core import ContainerImage
+from kubeprop.spec.api.core import ContainerImage, TopologySpreadConstraint
+from kubeprop.spec.api.selectors import LabelSelector
 
 IMAGES = ("nginx:1.25", "redis", "registry.k8s.io/pause:3.10")
 MB = 1024 * 1024

@@ -366,6 +366,19 @@ cpdef void combine_mask(const long long[::1] mask, const unsigned char[::1] unre
         keys[i] = mask[i] * 2 + unresolvable[i] if mask[i] else 0
 
 
+cpdef void lookup_keys(const long long[::1] column, const unsigned char[::1] flags,
+                       long long missing_key, long long flagged_key, long long[::1] keys):
+    cdef Py_ssize_t i, n = keys.shape[0]
+    cdef long long v
+    for i in range(n):
+        if keys[i] == 0:
+            v = column[i]
+            if v < 0:
+                keys[i] = missing_key
+            elif flags[v]:
+                keys[i] = flagged_key
+
+
 # -- the fused cycle of the default plugins ------------------------------------------------
 
 DEF MAX_FUSED = 16

@@ -562,3 +562,15 @@ def fused_nth(
                     return i
                 seen += 1
     return -1
+
+
+def lookup_keys(column, flags, missing_key, flagged_key, keys):
+    """For each row still passing (keys[i] == 0): keys[i] = missing_key where the row has no
+    value in ``column`` (-1), flagged_key where flags[value] is set."""
+    for i in range(len(keys)):
+        if keys[i] == 0:
+            v = column[i]
+            if v < 0:
+                keys[i] = missing_key
+            elif flags[v]:
+                keys[i] = flagged_key

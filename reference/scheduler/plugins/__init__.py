@@ -77,6 +77,7 @@ ACCELERATED = (
     node_resources_fit,
     node_resources_balanced_allocation,
     image_locality,
+    pod_topology_spread,
 )
 for _module in ACCELERATED:
     importlib.import_module(f"{_module.__name__}.table")
