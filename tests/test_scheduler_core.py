@@ -33,7 +33,8 @@ MB = 1024 * 1024
 
 @st.composite
 def clusters_with_images(draw, max_nodes: int = 7, max_pods: int = 8):
-    """Clusters whose nodes hold some images (sizes 10 MB to 3 GB) and whose pods use them."""
+    """Clusters whose nodes hold some images (sizes 10 MB to 3 GB) and whose pods use them,
+    some nodes with a hostname label, pods labelled app=a|b with spread constraints."""
     nodes, pods = draw(strategies.clusters(max_nodes=max_nodes, max_pods=max_pods))
     held = st.lists(
         st.tuples(st.sampled_from(IMAGES), st.sampled_from((10 * MB, 300 * MB, 3000 * MB))),
@@ -52,20 +53,44 @@ def clusters_with_images(draw, max_nodes: int = 7, max_pods: int = 8):
         )
         for node in nodes
     ]
+    nodes = [
+        attrs.evolve(
+            node,
+            metadata=attrs.evolve(
+                node.metadata,
+                labels={**node.metadata.labels, "kubernetes.io/hostname": node.metadata.name},
+            ),
+        )
+        if draw(st.booleans())
+        else node
+        for node in nodes
+    ]
     pods = [
         attrs.evolve(
             pod,
+            metadata=attrs.evolve(pod.metadata, labels={"app": draw(st.sampled_from("ab"))}),
             spec=attrs.evolve(
                 pod.spec,
                 containers=tuple(
                     attrs.evolve(c, image=draw(st.sampled_from(IMAGES)))
                     for c in pod.spec.containers
                 ),
+                topology_spread_constraints=tuple(draw(st.lists(spread, max_size=2))),
             ),
         )
         for pod in pods
     ]
     return nodes, pods
+
+
+spread = st.builds(
+    TopologySpreadConstraint,
+    max_skew=st.integers(1, 2),
+    topology_key=st.sampled_from(("zone", "kubernetes.io/hostname")),
+    when_unsatisfiable=st.sampled_from(("DoNotSchedule", "ScheduleAnyway")),
+    label_selector=st.sampled_from("ab").map(lambda app: LabelSelector(match_labels={"app": app})),
+    min_domains=st.sampled_from((None, 3)),
+)
 
 
 TWINS = [core.PURE] + ([core.COMPILED] if core.COMPILED is not None else [])
