@@ -24,7 +24,14 @@ from kubeprop.conformance.strategies import scheduler as strategies
 from kubeprop.reference.scheduler import Profile, Snapshot, core, schedule_one
 from kubeprop.reference.scheduler.plugins import DEFAULT_PLUGINS, REGISTRY
 from kubeprop.spec.api.base import FrozenMap
-from kubeprop.spec.api.core import ContainerImage, TopologySpreadConstraint
+from kubeprop.spec.api.core import (
+    Affinity,
+    ContainerImage,
+    PodAffinity,
+    PodAffinityTerm,
+    PodAntiAffinity,
+    TopologySpreadConstraint,
+)
 from kubeprop.spec.api.selectors import LabelSelector
 
 IMAGES = ("nginx:1.25", "redis", "registry.k8s.io/pause:3.10")
@@ -76,12 +83,33 @@ def clusters_with_images(draw, max_nodes: int = 7, max_pods: int = 8):
                     for c in pod.spec.containers
                 ),
                 topology_spread_constraints=tuple(draw(st.lists(spread, max_size=2))),
+                affinity=draw(pod_affinities) if draw(st.booleans()) else pod.spec.affinity,
             ),
         )
         for pod in pods
     ]
     return nodes, pods
 
+
+affinity_terms = st.lists(
+    st.builds(
+        PodAffinityTerm,
+        label_selector=st.sampled_from("ab").map(
+            lambda app: LabelSelector(match_labels={"app": app})
+        ),
+        topology_key=st.sampled_from(("zone", "kubernetes.io/hostname")),
+    ),
+    max_size=2,
+).map(tuple)
+pod_affinities = st.builds(
+    Affinity,
+    pod_affinity=st.builds(
+        PodAffinity, required_during_scheduling_ignored_during_execution=affinity_terms
+    ),
+    pod_anti_affinity=st.builds(
+        PodAntiAffinity, required_during_scheduling_ignored_during_execution=affinity_terms
+    ),
+)
 
 spread = st.builds(
     TopologySpreadConstraint,

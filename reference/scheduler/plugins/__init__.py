@@ -78,6 +78,7 @@ ACCELERATED = (
     node_resources_balanced_allocation,
     image_locality,
     pod_topology_spread,
+    inter_pod_affinity,
 )
 for _module in ACCELERATED:
     importlib.import_module(f"{_module.__name__}.table")
