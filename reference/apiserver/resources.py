@@ -10,6 +10,7 @@ its status looks like when created (PrepareForCreate in Kubernetes' strategies).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -31,6 +32,13 @@ def _pod_status_on_create(manifest: Manifest) -> Manifest:
 QOS_RESOURCES = ("cpu", "memory")
 
 
+@functools.lru_cache(maxsize=1024)
+def _amount(text: str) -> Fraction:
+    """The exact amount of a quantity string, remembered (pods repeat a few; parsing is
+    exact Fraction arithmetic). A bad quantity raises ValueError every time."""
+    return Quantity.parse(text).amount
+
+
 def qos_class(spec: Manifest) -> str:
     """Guaranteed, Burstable or BestEffort, as Kubernetes classifies a pod spec:
     BestEffort if no container requests or limits cpu or memory; Guaranteed if
@@ -46,12 +54,10 @@ def qos_class(spec: Manifest) -> str:
             (limits, resources.get("limits")),
         ):
             for name, text in (amounts or {}).items():
-                amount = Quantity.parse(str(text)).amount
+                amount = _amount(str(text))
                 if name in QOS_RESOURCES and amount != 0:
                     into[name] = into.get(name, Fraction(0)) + amount
-        limited = {
-            n for n, t in (resources.get("limits") or {}).items() if Quantity.parse(str(t)).amount
-        }
+        limited = {n for n, t in (resources.get("limits") or {}).items() if _amount(str(t))}
         if not set(QOS_RESOURCES) <= limited:
             guaranteed = False
     if not requests and not limits:

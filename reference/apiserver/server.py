@@ -14,6 +14,7 @@ scale (deployments, replicasets), binding (pods) and finalize (namespaces).
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import random
 import uuid
@@ -29,6 +30,7 @@ from kubeprop.reference.apiserver.status import StatusError
 from kubeprop.reference.apiserver.watch import WatchStream
 from kubeprop.reference.clock import SimClock
 from kubeprop.spec import etcd
+from kubeprop.spec.api.io import copy_manifest
 from kubeprop.spec.contracts import Response
 
 Manifest = dict[str, Any]
@@ -48,6 +50,9 @@ GENERATE_NAME_ATTEMPTS = 8
 UPDATE_ATTEMPTS = 5
 
 FIELD_VALIDATION = ("Strict", "Warn", "Ignore")
+# How many decoded stored values the watch fan-out keeps (a few hundred revisions of
+# every watched key, enough for the watchers that read them within one poll interval).
+DECODED_LIMIT = 4096
 
 
 def _default_store() -> Any:
@@ -67,6 +72,9 @@ class ApiServer:
     _rng: random.Random = attrs.field(init=False)
     # Warnings of the request being served (unknown fields dropped under Warn).
     _warnings: list[str] = attrs.field(init=False, factory=list)
+    # (key, mod_revision) -> its decoded manifest, shared by the watch streams that
+    # judge selectors on it; at most DECODED_LIMIT, the oldest forgotten first.
+    _decoded: dict[tuple[bytes, int], Manifest] = attrs.field(init=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -332,7 +340,24 @@ class ApiServer:
             kind=res.kind,
             api_version=res.api_version,
             requested_revision=start - 1,
+            filtered=bool(params.get("labelSelector") or params.get("fieldSelector")),
+            shared=self._shared_manifest,
         )
+
+    def _shared_manifest(self, kv: etcd.KeyValue | None) -> Manifest | None:
+        """The manifest of a stored value, decoded once for every watcher that judges it
+        (read-only: a watcher copies what it delivers). A key's value at a revision never
+        changes, so the cache only forgets, oldest first, to stay small."""
+        if kv is None or not kv.value:
+            return None
+        at = (kv.key, kv.mod_revision)
+        found = self._decoded.get(at)
+        if found is None:
+            found = self._decoded[at] = _decode_stored(kv)
+            if len(self._decoded) > DECODED_LIMIT:
+                for old in list(itertools.islice(self._decoded, DECODED_LIMIT // 2)):
+                    del self._decoded[old]
+        return found
 
     # ------------------------------------------------------------------ create
 
@@ -541,7 +566,7 @@ class ApiServer:
                 kind="Scale",
                 group="autoscaling",
             )
-        updated = json.loads(json.dumps(current))
+        updated = copy_manifest(current)
         updated["spec"]["replicas"] = replicas
         rv = scale.get("metadata", {}).get("resourceVersion") if verb == "update" else None
         if rv:
@@ -630,7 +655,7 @@ class ApiServer:
         )
         if not finalizers and not namespace_finalizers and pending_grace == 0:
             return None
-        marked = json.loads(json.dumps(current))
+        marked = copy_manifest(current)
         marked_meta = marked["metadata"]
         if meta.get("deletionTimestamp"):
             # Already being deleted: a shorter grace period may cut the wait short.
@@ -730,7 +755,7 @@ class ApiServer:
                     name,
                     f"Precondition failed: UID in precondition: {uid}, UID in object meta: {pod['metadata'].get('uid')}",
                 )
-            bound = json.loads(json.dumps(pod))
+            bound = copy_manifest(pod)
             bound["spec"]["nodeName"] = node_name
             _set_condition(bound, "PodScheduled", "True", self.clock.timestamp())
             revision = self._put_if_unchanged(kv, bound)
@@ -807,7 +832,7 @@ def _decode_stored(kv: etcd.KeyValue) -> Manifest:
 
 
 def _with_rv(manifest: Manifest, revision: int) -> Manifest:
-    result = json.loads(json.dumps(manifest))
+    result = copy_manifest(manifest)
     result["metadata"]["resourceVersion"] = str(revision)
     return result
 
@@ -857,20 +882,20 @@ def _pod_grace(pod: Manifest, requested: int | None) -> int:
 def _prepare_for_update(res: Resource, subresource, new: Manifest, old: Manifest) -> Manifest:
     """What an update writes: the parts the client may change here, the rest from ``old``."""
     if subresource == "status":
-        merged = json.loads(json.dumps(old))
+        merged = copy_manifest(old)
         if new.get("status") is not None:
             merged["status"] = new["status"]
         else:
             merged.pop("status", None)
     elif subresource == "finalize":
-        merged = json.loads(json.dumps(old))
+        merged = copy_manifest(old)
         merged.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get(
             "finalizers"
         ) or []
         if not merged["spec"]["finalizers"]:
             merged["spec"].pop("finalizers")
     else:
-        merged = json.loads(json.dumps(new))
+        merged = copy_manifest(new)
         if res.status_subresource:
             if "status" in old:
                 merged["status"] = old["status"]

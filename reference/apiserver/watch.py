@@ -6,6 +6,10 @@ exists when none was given). With a selector, an object that starts to match
 arrives as ADDED and one that stops matching as DELETED, as the watch cache
 does. A start revision older than the compacted history yields one ERROR
 event carrying a 410 Expired Status ("too old resource version"), then nothing.
+Every delivered object is the stream's own (decoded afresh or copied). To judge
+a selector, a stream reads the server's shared decode of a stored value (one
+decode per key and revision however many watchers look); a stream without
+selectors decodes only what it delivers.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import attrs
 
 from kubeprop.reference.apiserver import status as errors
 from kubeprop.spec import etcd
+from kubeprop.spec.api.io import copy_manifest
 
 Manifest = dict[str, Any]
 
@@ -42,6 +47,10 @@ class WatchStream:
     api_version: str
     requested_revision: int  # the resourceVersion the watch started after
     stopped: bool = False  # after stop() or an ERROR event nothing more is delivered
+    # False when ``visible`` is "exists" (no selectors): nothing needs decoding to judge it.
+    filtered: bool = True
+    # A stored value's manifest, shared and read-only (the server's decode cache).
+    shared: Callable[[etcd.KeyValue | None], Manifest | None] = _manifest
 
     def poll(self) -> list[Manifest]:
         if self.stopped:
@@ -99,21 +108,32 @@ class WatchStream:
             self._translate_event(event)
 
     def _translate_event(self, event: etcd.Event) -> None:
+        if not self.filtered and event.type is not etcd.EventType.DELETE:
+            new = _manifest(event.kv)
+            if new is not None:  # it exists, so it is visible: ADDED unless it existed
+                existed = event.prev_kv is not None and bool(event.prev_kv.value)
+                self.pending.append({"type": "MODIFIED" if existed else "ADDED", "object": new})
+                return
         revision = event.kv.mod_revision
-        old = _manifest(event.prev_kv)
+        old = self.shared(event.prev_kv)
         if event.type is etcd.EventType.DELETE:
             if self.visible(old):
                 # A deleted object is sent in its last state, at the delete's revision.
-                old["metadata"]["resourceVersion"] = str(revision)
-                self.pending.append({"type": "DELETED", "object": old})
+                self.pending.append({"type": "DELETED", "object": _at(old, revision)})
             return
-        new = _manifest(event.kv)
+        new = self.shared(event.kv)
         was, now = self.visible(old), self.visible(new)
         if now and was:
-            self.pending.append({"type": "MODIFIED", "object": new})
+            self.pending.append({"type": "MODIFIED", "object": copy_manifest(new)})
         elif now:
-            self.pending.append({"type": "ADDED", "object": new})
+            self.pending.append({"type": "ADDED", "object": copy_manifest(new)})
         elif was:
             # It stopped matching the selector: to this watcher it is gone.
-            new["metadata"]["resourceVersion"] = str(revision)
-            self.pending.append({"type": "DELETED", "object": new})
+            self.pending.append({"type": "DELETED", "object": _at(new, revision)})
+
+
+def _at(shared: Manifest, revision: int) -> Manifest:
+    """A copy of a shared manifest stamped with ``revision`` as its resourceVersion."""
+    manifest = copy_manifest(shared)
+    manifest["metadata"]["resourceVersion"] = str(revision)
+    return manifest

@@ -30,7 +30,6 @@ Contract (spec/client.md):
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -38,6 +37,7 @@ import attrs
 
 from kubeprop.reference.loop import EventLoop, Handle
 from kubeprop.spec.api import selectors
+from kubeprop.spec.api.io import copy_manifest
 
 Manifest = dict[str, Any]
 
@@ -67,7 +67,7 @@ def list_items(body: Manifest) -> dict[str, Manifest]:
     kind = kind[: -len("List")] if kind.endswith("List") else kind
     items = {}
     for item in body.get("items") or []:
-        item = {"kind": kind, "apiVersion": body.get("apiVersion"), **copy.deepcopy(item)}
+        item = {"kind": kind, "apiVersion": body.get("apiVersion"), **copy_manifest(item)}
         items[key_of(item)] = item
     return items
 
@@ -128,7 +128,7 @@ class Informer:
         self._handlers.append(handlers)
         if handlers.on_add is not None:
             for key in sorted(self._cache):
-                handlers.on_add(copy.deepcopy(self._cache[key]))
+                handlers.on_add(copy_manifest(self._cache[key]))
 
     def start(self) -> None:
         """List, fill the cache, watch, and poll every ``poll_interval`` seconds."""
@@ -153,7 +153,7 @@ class Informer:
 
     def snapshot(self) -> dict[str, Manifest]:
         """A private copy of the cache, by key."""
-        return copy.deepcopy(self._cache)
+        return copy_manifest(self._cache)
 
     # ------------------------------------------------------------------ the loop
 
@@ -271,10 +271,10 @@ class Informer:
         handed = None  # one copy of the new object for this event's handlers
         for handlers in self._notified():
             if old is None and handlers.on_add is not None:
-                handed = handed if handed is not None else copy.deepcopy(new)
+                handed = handed if handed is not None else copy_manifest(new)
                 handlers.on_add(handed)
             elif old is not None and handlers.on_update is not None:
-                handed = handed if handed is not None else copy.deepcopy(new)
+                handed = handed if handed is not None else copy_manifest(new)
                 handlers.on_update(old, handed)  # old has left the cache: no copy needed
 
     def _forget(self, key: str, last: Manifest) -> None:
@@ -306,7 +306,7 @@ class Lister:
     def get(self, namespace: str | None, name: str) -> Manifest | None:
         key = f"{namespace}/{name}" if namespace else name
         found = self.informer._cache.get(key)
-        return copy.deepcopy(found) if found is not None else None
+        return copy_manifest(found) if found is not None else None
 
     def list(self, namespace: str | None = None, selector: str | None = None) -> list[Manifest]:
         """The cached objects (of one namespace; matching a label selector), by key.
@@ -326,7 +326,7 @@ class Lister:
             if namespace is not None and meta.get("namespace") != namespace:
                 continue
             if matches(meta.get("labels") or {}):
-                found.append(copy.deepcopy(item))
+                found.append(copy_manifest(item))
         return found
 
 

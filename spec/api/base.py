@@ -26,11 +26,19 @@ V = TypeVar("V")
 class FrozenMap(Mapping, Generic[K, V]):
     """An immutable, hashable mapping (a Go ``map[string]T`` as a value)."""
 
-    __slots__ = ("_items", "_hash")
+    # ``get`` is a slot holding the dict's own bound ``get`` (it shadows Mapping.get):
+    # the scheduler's per-node loops look values up millions of times, and a C method
+    # costs a fraction of a Python one.
+    __slots__ = ("_items", "_hash", "get")
 
     def __init__(self, items: Mapping[K, V] | Any = (), /):
-        self._items: dict[K, V] = dict(items)
+        # Another FrozenMap's dict can be shared: neither ever changes it.
+        self._items: dict[K, V] = items._items if type(items) is FrozenMap else dict(items)
         self._hash: int | None = None
+        self.get = self._items.get
+
+    def __reduce__(self):  # copy and pickle rebuild it from its items
+        return (FrozenMap, (self._items,))
 
     def __getitem__(self, key: K) -> V:
         return self._items[key]
@@ -41,12 +49,28 @@ class FrozenMap(Mapping, Generic[K, V]):
     def __len__(self) -> int:
         return len(self._items)
 
+    # The read methods below answer from the dict itself; Mapping's generic ones go
+    # through __getitem__ (and an exception for a missing key).
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def keys(self):  # a read-only view (dict_keys), set-like as Mapping's KeysView
+        return self._items.keys()
+
+    def items(self):  # a read-only view (dict_items), set-like as Mapping's ItemsView
+        return self._items.items()
+
+    def values(self):  # a read-only view (dict_values)
+        return self._items.values()
+
     def __hash__(self) -> int:
         if self._hash is None:
             self._hash = hash(frozenset(self._items.items()))
         return self._hash
 
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenMap):
+            return self._items == other._items
         if isinstance(other, Mapping):
             return self._items == dict(other.items())
         return NotImplemented
