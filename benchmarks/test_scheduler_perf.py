@@ -265,18 +265,21 @@ def missing_plugins(case: Case) -> list[str]:
 
 
 def profile_for(case: Case) -> Profile:
-    """The default plugins, with the ones the case needs added at upstream's place."""
+    """The default plugins, with the ones the case needs added at upstream's place; every
+    node examined (percentageOfNodesToScore 100), where upstream examines a share."""
     enabled = list(DEFAULT_PLUGINS)
     names = [name for name, _ in enabled]
     extra = [(n, w) for n, w in EXTRA_PLUGINS if n in case.plugins and n not in names]
     if not extra:
-        return default_profile()  # what the scheduler runs by default
-    at = (
-        names.index("NodeResourcesBalancedAllocation")
-        if "NodeResourcesBalancedAllocation" in names
-        else len(enabled)
-    )
-    return Profile.build(REGISTRY, [*enabled[:at], *extra, *enabled[at:]])
+        profile = default_profile()  # what the scheduler runs by default
+    else:
+        at = (
+            names.index("NodeResourcesBalancedAllocation")
+            if "NodeResourcesBalancedAllocation" in names
+            else len(enabled)
+        )
+        profile = Profile.build(REGISTRY, [*enabled[:at], *extra, *enabled[at:]])
+    return attrs.evolve(profile, percentage_of_nodes_to_score=100)
 
 
 # -- the run --------------------------------------------------------------------------------

@@ -465,7 +465,9 @@ class Profile:
     scheduler_name: str = "default-scheduler"
     plugins: tuple[Plugin, ...] = ()
     weights: FrozenMap[str, int] = FrozenMap()  # score plugin -> weight (default 1)
-    percentage_of_nodes_to_score: int = 100
+    # the share of nodes a cycle looks for feasible ones in (nodes_to_find): 0 (or None)
+    # is upstream's adaptive default, 100 every node
+    percentage_of_nodes_to_score: int | None = 0
     # extension point -> names of the plugins enabled there, in order, when the
     # configuration enables or disables plugins per extension point; a point not
     # listed runs every plugin of ``plugins`` implementing it (multiPoint).
