@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from kubeprop.reference.apiserver import ApiServer
@@ -22,7 +22,7 @@ from kubeprop.reference.scheduler.component import (
     preemption_message,
     truncate,
 )
-from kubeprop.spec.api import load
+from kubeprop.spec.api import dump, load
 
 UNREACHABLE = {"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"}
 MERGE = {"contentType": "application/merge-patch+json"}
@@ -548,13 +548,21 @@ def view_changes(draw):
     step = st.one_of(
         st.tuples(st.just("node"), nodes, st.sampled_from(("1", "2"))),
         st.tuples(st.just("drop-node"), nodes, st.none()),
-        st.tuples(st.sampled_from(("assign", "assume")), keys, nodes),
+        st.tuples(st.sampled_from(("assign", "assume", "assign-anti")), keys, nodes),
         st.tuples(st.sampled_from(("unassign", "forget")), keys, st.none()),
     )
     return draw(st.lists(st.tuples(step, st.booleans()), max_size=25))
 
 
 @given(changes=view_changes())
+@example(
+    changes=[
+        (("node", "a", "1"), False),
+        (("node", "b", "1"), False),
+        (("assign-anti", "default/p1", "a"), True),
+        (("assign-anti", "default/p2", "b"), True),
+    ]
+)
 def test_the_incremental_view_equals_a_snapshot_built_from_scratch(changes):
     scheduler = Cluster().scheduler
     for (what, name, value), look in changes:
@@ -562,9 +570,11 @@ def test_the_incremental_view_equals_a_snapshot_built_from_scratch(changes):
             scheduler.nodes[name] = typed_node(name, cpu=value)
         elif what == "drop-node":
             scheduler.nodes.pop(name, None)
-        elif what in ("assign", "assume"):
+        elif what in ("assign", "assume", "assign-anti"):
             pod = typed_pod(name.split("/")[1], node=value)
-            (scheduler.assigned if what == "assign" else scheduler.assumed)[name] = pod
+            if what == "assign-anti":
+                pod = with_anti_affinity(pod)
+            (scheduler.assumed if what == "assume" else scheduler.assigned)[name] = pod
         else:
             (scheduler.assigned if what == "unassign" else scheduler.assumed).pop(name, None)
         if look:
@@ -580,4 +590,16 @@ def check_view(scheduler) -> None:
         [scheduler.nodes[name] for name in sorted(scheduler.nodes)],
         [pods[key] for key in sorted(pods)],
     )
-    assert scheduler.snapshot() == expected
+    view = scheduler.snapshot()
+    assert view == expected
+    for derived in ("having_pods_with_affinity", "having_pods_with_required_anti_affinity"):
+        assert getattr(view, derived)() == getattr(expected, derived)()
+
+
+def with_anti_affinity(pod):
+    term = {"labelSelector": {"matchLabels": {"app": "x"}}, "topologyKey": "zone"}
+    manifest = dump(pod)
+    manifest["spec"]["affinity"] = {
+        "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}
+    }
+    return load(manifest)

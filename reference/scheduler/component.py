@@ -393,6 +393,9 @@ class Scheduler:
     _order: list[str] | None = attrs.field(init=False, default=None)
     _infos: list[NodeInfo] = attrs.field(init=False, factory=list)
     _positions: dict[str, int] = attrs.field(init=False, factory=dict)
+    # the snapshot's derived lists (nodes holding pods with affinity), kept while no
+    # rebuilt node gains or loses such pods
+    _derived: dict[str, tuple[int, ...]] = attrs.field(init=False, factory=dict)
     # the nodes as columns for the scoring core, synced to each cycle's snapshot (a row is
     # rewritten only when its NodeInfo object changed), and where the next cycle starts
     # examining nodes (upstream's nextStartNodeIndex)
@@ -473,12 +476,18 @@ class Scheduler:
             self._order = sorted(self.nodes)
             self._positions = {name: i for i, name in enumerate(self._order)}
             self._infos = [self._node_info(name) for name in self._order]
+            self._derived = {}
         else:
             for name in dirty | set(touched_nodes):
                 where = self._positions.get(name)
                 if where is not None:
-                    self._infos[where] = self._node_info(name)
-        return Snapshot(tuple(self._infos), positions=self._positions)
+                    old, new = self._infos[where], self._node_info(name)
+                    if bool(old.pods_with_affinity) != bool(new.pods_with_affinity) or bool(
+                        old.pods_with_required_anti_affinity
+                    ) != bool(new.pods_with_required_anti_affinity):
+                        self._derived = {}
+                    self._infos[where] = new
+        return Snapshot(tuple(self._infos), positions=self._positions, derived=self._derived)
 
     def _node_info(self, name: str) -> NodeInfo:
         members = self._members.get(name, {})
