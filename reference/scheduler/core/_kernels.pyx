@@ -800,12 +800,19 @@ cpdef tuple fused_pick(Py_ssize_t start, Py_ssize_t limit, tuple score_args,
     return found, visited, first, top, tied, taint_max, aff_max
 
 
-cpdef tuple fused_pick_uniform(Py_ssize_t start, Py_ssize_t limit, tuple score_args,
-                               const unsigned char[::1] feasible, const long long[::1] partial):
-    """fused_pick when no feasible row has a raw taint count or affinity sum: (found,
-    visited, the first row, the highest total, how many rows have it) in one pass."""
+cpdef long long fused_constant(tuple score_args):
+    """The weighted normalised TaintToleration and NodeAffinity parts of every row's total
+    when no row has a raw taint count or affinity sum."""
     cdef ScorePlan plan
     _score_plan_of(&plan, score_args)
+    return _normalized(&plan, 0, 0, 0, 0)
+
+
+cpdef tuple fused_pick_uniform(Py_ssize_t start, Py_ssize_t limit,
+                               const unsigned char[::1] feasible, const long long[::1] partial):
+    """fused_pick when no feasible row has a raw taint count or affinity sum (every total is
+    the row's partial plus one constant): (found, visited, the first row, the highest
+    partial, how many rows have it) in one pass."""
     cdef Py_ssize_t n = feasible.shape[0]
     cdef Py_ssize_t j, i, found = 0, visited = 0, first = -1, tied = 0
     cdef long long top = 0, value
@@ -828,7 +835,24 @@ cpdef tuple fused_pick_uniform(Py_ssize_t start, Py_ssize_t limit, tuple score_a
             found += 1
             if found >= limit:
                 break
-    return found, visited, first, top + _normalized(&plan, 0, 0, 0, 0), tied
+    return found, visited, first, top, tied
+
+
+cpdef Py_ssize_t fused_nth_uniform(Py_ssize_t start, Py_ssize_t visited,
+                                   const unsigned char[::1] feasible,
+                                   const long long[::1] partial, long long top, Py_ssize_t k):
+    """The k-th (from 0) feasible row, in the order visited, whose partial is ``top``."""
+    cdef Py_ssize_t n = feasible.shape[0]
+    cdef Py_ssize_t j, i, seen = 0
+    for j in range(visited):
+        i = start + j
+        if i >= n:
+            i -= n
+        if feasible[i] and partial[i] == top:
+            if seen == k:
+                return i
+            seen += 1
+    return -1
 
 
 cpdef Py_ssize_t fused_nth(Py_ssize_t start, Py_ssize_t visited, tuple score_args,
@@ -840,18 +864,13 @@ cpdef Py_ssize_t fused_nth(Py_ssize_t start, Py_ssize_t visited, tuple score_arg
     _score_plan_of(&plan, score_args)
     cdef Py_ssize_t n = feasible.shape[0]
     cdef Py_ssize_t j, i, seen = 0
-    cdef bint uniform = taint_max == 0 and aff_max == 0
-    cdef long long wanted = top - _normalized(&plan, 0, 0, 0, 0)
     for j in range(visited):
         i = start + j
         if i >= n:
             i -= n
         if not feasible[i]:
             continue
-        if uniform:
-            if partial[i] != wanted:
-                continue
-        elif partial[i] + _normalized(&plan, taint_raw[i], taint_max, aff_raw[i], aff_max) != top:
+        if partial[i] + _normalized(&plan, taint_raw[i], taint_max, aff_raw[i], aff_max) != top:
             continue
         if seen == k:
             return i

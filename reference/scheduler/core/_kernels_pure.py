@@ -538,13 +538,43 @@ def fused_pick(start, limit, score_args, feasible, partial, taint_raw, aff_raw):
     return found, visited, first, top, tied, taint_max, aff_max
 
 
-def fused_pick_uniform(start, limit, score_args, feasible, partial):
-    """fused_pick when no feasible row has a raw taint count or affinity sum: (found,
-    visited, the first row, the highest total, how many rows have it) in one pass."""
-    found, visited, first, top, tied, _, _ = fused_pick(
-        start, limit, score_args, feasible, partial, zeros(len(feasible)), zeros(len(feasible))
-    )
+def fused_constant(score_args):
+    """The weighted normalised TaintToleration and NodeAffinity parts of every row's total
+    when no row has a raw taint count or affinity sum."""
+    return _normalized(score_args, 0, 0, 0, 0)
+
+
+def fused_pick_uniform(start, limit, feasible, partial):
+    """fused_pick when no feasible row has a raw taint count or affinity sum (every total is
+    the row's partial plus one constant): (found, visited, the first row, the highest
+    partial, how many rows have it) in one pass."""
+    n = len(feasible)
+    found = visited = tied = 0
+    first = -1
+    top = 0
+    for i in _visit(start, n, n):
+        visited += 1
+        if feasible[i]:
+            if first < 0 or partial[i] > top:
+                first = i if first < 0 else first
+                top, tied = partial[i], 1
+            elif partial[i] == top:
+                tied += 1
+            found += 1
+            if found >= limit:
+                break
     return found, visited, first, top, tied
+
+
+def fused_nth_uniform(start, visited, feasible, partial, top, k):
+    """The k-th (from 0) feasible row, in the order visited, whose partial is ``top``."""
+    seen = 0
+    for i in _visit(start, len(feasible), visited):
+        if feasible[i] and partial[i] == top:
+            if seen == k:
+                return i
+            seen += 1
+    return -1
 
 
 def fused_nth(

@@ -119,16 +119,13 @@ class Incremental:
                     self.marked.discard(row)
         if not self.marked:
             found, visited, first, top, tied = k.fused_pick_uniform(
-                start, limit, self.score_args, self.feasible, self.partial
+                start, limit, self.feasible, self.partial
             )
             if found <= 1:
                 return (first if found else -1), visited, found
             pick = rng.randrange(tied) if tied > 1 else 0
-            return (
-                k.fused_nth(start, visited, self.score_args, *parts, 0, 0, top, pick),
-                visited,
-                found,
-            )
+            row = k.fused_nth_uniform(start, visited, self.feasible, self.partial, top, pick)
+            return row, visited, found
         found, visited, first, top, tied, taint_max, aff_max = k.fused_pick(
             start, limit, self.score_args, *parts
         )

@@ -29,13 +29,15 @@ def score_rows(plugin, state, pod, table, rows):
             continue
         for row, size in holders.items():
             sums[row] = sums.get(row, 0) + scaled_image_score(size, len(holders), table.size)
+    out = kernels.zeros(len(rows))
+    if not sums and not base:  # no row holds an image of the pod: every score is 0
+        return out
     column = kernels.zeros(table.size)
     if base:
         for row in range(table.size):
             column[row] = base
     for row, total in sums.items():
         column[row] = calculate_priority(total, len(containers))
-    out = kernels.zeros(len(rows))
     kernels.gather(rows, column, out)
     return out
 
