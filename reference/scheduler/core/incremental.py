@@ -5,7 +5,7 @@ template (the arguments ``plugins.fused`` prepares for ``fused_filter`` and
 ``fused_score``), every row's feasibility, its weighted NodeResourcesFit and
 BalancedAllocation score, its raw PreferNoSchedule taint count and raw
 preferred-affinity sum. ``choose(start, limit, rng)`` first re-evaluates the
-rows written since the last call (the table's row versions), then picks the
+rows written since the last call (the table's change log), then picks the
 node exactly as the fused cycle would for a pod of that template: the same
 feasible rows from ``start``, the same totals, the same seeded tie-break, the
 single feasible row without a draw. Between pods of one template only the bound

@@ -14,6 +14,10 @@ Contract:
   ``rows_changed`` counts rewritten rows (for tests and benchmarks).
 - Ids only grow: a value id or taint id, once given, keeps its meaning for the
   table's life, so per-pod lookups (``allowed``) can be cached by id count.
+- Every row written (by ``sync`` or by ``add_pod_columns``, the column-only bind)
+  is appended to ``log`` (cleared now and then, ``log_epoch`` then grows); a
+  rebuild bumps ``generation``: what a cache of per-row results reads to stay
+  in step (``core.Incremental``).
 """
 
 from __future__ import annotations
@@ -63,9 +67,8 @@ class NodeTable:
     # (requirement, value count) -> (allowed flags per value id, flag for a missing label)
     allowed_cache: dict[Any, tuple[bytearray, int]] = attrs.Factory(dict)
     rows_changed: int = 0
-    # per row, bumped whenever the row is written; bumped as a whole (a new generation)
-    # when the table is rebuilt: what a cache of per-row results compares against
-    versions: array = attrs.Factory(lambda: array("q"))
+    # bumped when the table is rebuilt (rows may mean other nodes): a cache of per-row
+    # results made before is void
     generation: int = 0
     # the rows written, in order (since the log was last cleared: then ``log_epoch``
     # grows), so a cache can read what changed since it last looked
@@ -99,7 +102,6 @@ class NodeTable:
     def _rebuild(self, node_infos: Sequence[Any]) -> None:
         n = len(node_infos)
         self.infos = [None] * n
-        self.versions = _column(n)
         self.generation += 1
         self.index = {info.name: row for row, info in enumerate(node_infos)}
         self.resource_columns, self.allocatable, self.requested = {}, [], []
@@ -128,7 +130,6 @@ class NodeTable:
         old = self.infos[row]
         self.infos[row] = info
         self.rows_changed += 1
-        self.versions[row] += 1
         self._logged(row)
         for name in (*info.allocatable, *info.requested):
             self.resource_column(name)
@@ -205,7 +206,6 @@ class NodeTable:
         self.non_zero_cpu[row] += sign * non_zero.get(resources.CPU, 0)
         self.non_zero_memory[row] += sign * non_zero.get(resources.MEMORY, 0)
         self.pod_count[row] += sign
-        self.versions[row] += 1
         self._logged(row)
 
     def _logged(self, row: int) -> None:
