@@ -51,7 +51,7 @@ def test_bad_bench_arguments_are_one_line_and_exit_2(args, message, capsys):
 
 def test_more_pods_than_the_nodes_hold_is_an_error_not_a_traceback(capsys):
     # 2 nodes of 4 cpu hold 80 pods of 100m
-    assert main(["bench", "--nodes", "2", "--pods", "100", "--pure-pods", "1"]) == 1
+    assert main(["bench", "--nodes", "2", "--pods", "100", "--pure-pods", "100"]) == 1
     assert "the cluster is full" in capsys.readouterr().err
 
 
