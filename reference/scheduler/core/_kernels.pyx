@@ -744,6 +744,33 @@ cpdef void fused_eval(list changed, tuple filter_args, tuple score_args,
             feasible[i] = 0
 
 
+cdef class FusedPlan:
+    """fused_eval with its plans worked out once (the columns they point into must stay
+    the same arrays: the caller keeps the table's generation and taint rows)."""
+
+    cdef FilterPlan fplan
+    cdef ScorePlan splan
+    cdef tuple args  # the arguments, kept alive as long as the plans point into them
+
+    def __init__(self, tuple filter_args, tuple score_args):
+        self.args = (filter_args, score_args)
+        _filter_plan_of(&self.fplan, filter_args)
+        _score_plan_of(&self.splan, score_args)
+
+    cpdef void eval(self, list changed, unsigned char[::1] feasible, long long[::1] partial,
+                    long long[::1] taint_raw, long long[::1] aff_raw):
+        cdef Py_ssize_t j, i, n = len(changed)
+        for j in range(n):
+            i = changed[j]
+            if _feasible(&self.fplan, i):
+                feasible[i] = 1
+                partial[i] = _partial(&self.splan, i)
+                taint_raw[i] = _taints(&self.splan, i) if self.splan.taint_weight else 0
+                aff_raw[i] = _affinity(&self.splan, i) if self.splan.affinity_weight else 0
+            else:
+                feasible[i] = 0
+
+
 cpdef tuple fused_pick(Py_ssize_t start, Py_ssize_t limit, tuple score_args,
                        const unsigned char[::1] feasible, const long long[::1] partial,
                        const long long[::1] taint_raw, const long long[::1] aff_raw):
@@ -812,17 +839,42 @@ cpdef tuple fused_pick_uniform(Py_ssize_t start, Py_ssize_t limit,
                                const unsigned char[::1] feasible, const long long[::1] partial):
     """fused_pick when no feasible row has a raw taint count or affinity sum (every total is
     the row's partial plus one constant): (found, visited, the first row, the highest
-    partial, how many rows have it) in one pass."""
+    partial, how many rows have it)."""
     cdef Py_ssize_t n = feasible.shape[0]
     cdef Py_ssize_t j, i, found = 0, visited = 0, first = -1, tied = 0
     cdef long long top = 0, value
+    cdef const unsigned char* f = &feasible[0] if n > 0 else NULL
+    cdef const long long* p = &partial[0] if n > 0 else NULL
+    if limit >= n:
+        # every row is visited: one pass in row order (no rotation to work out); the
+        # visiting order matters only for the first row, found only when it is alone
+        for i in range(n):
+            if f[i]:
+                value = p[i]
+                if found == 0 or value > top:
+                    top = value
+                    tied = 1
+                elif value == top:
+                    tied += 1
+                found += 1
+        if found == 1:
+            for j in range(n):
+                i = start + j
+                if i >= n:
+                    i -= n
+                if f[i]:
+                    first = i
+                    break
+        elif found > 1:
+            first = start  # not used: a pick draws among the tied rows
+        return found, n, first, (top if found else 0), tied
     for j in range(n):
         i = start + j
         if i >= n:
             i -= n
         visited += 1
-        if feasible[i]:
-            value = partial[i]
+        if f[i]:
+            value = p[i]
             if first < 0:
                 first = i
                 top = value

@@ -502,6 +502,16 @@ def fused_eval(changed, filter_args, score_args, feasible, partial, taint_raw, a
     return n
 
 
+class FusedPlan:
+    """fused_eval with its arguments bound once (the compiled twin works out its plans once)."""
+
+    def __init__(self, filter_args, score_args):
+        self.args = (filter_args, score_args)
+
+    def eval(self, changed, feasible, partial, taint_raw, aff_raw):
+        fused_eval(changed, *self.args, feasible, partial, taint_raw, aff_raw)
+
+
 def _visit(start, n, visited):
     for j in range(visited):
         i = start + j

@@ -45,6 +45,7 @@ class Incremental:
     extra: tuple = ()  # (plugin, score(plugin, state, pod, table, rows), weight)
     state: Any = None  # the cycle state and pod the extra scorers read
     pod: Any = None
+    plan: Any = None  # the kernels' FusedPlan of filter_args and score_args
     # where in the table's change log it last read (epoch, position)
     read_to: tuple[int, int] = (-1, 0)
     # the rows whose raw taint count or affinity sum is not 0 (none: every row's
@@ -106,7 +107,9 @@ class Incremental:
         changed = self._changed()
         parts = (self.feasible, self.partial, self.taint_raw, self.aff_raw)
         if changed:
-            k.fused_eval(changed, self.filter_args, self.score_args, *parts)
+            if self.plan is None:
+                self.plan = k.FusedPlan(self.filter_args, self.score_args)
+            self.plan.eval(changed, *parts)
             rows = array("q", changed)
             for plugin, score, weight in self.extra:
                 values = score(plugin, self.state, self.pod, self.table, rows)
@@ -125,7 +128,7 @@ class Incremental:
                 return (first if found else -1), visited, found
             pick = rng.randrange(tied) if tied > 1 else 0
             row = k.fused_nth_uniform(start, visited, self.feasible, self.partial, top, pick)
-            return row, visited, found
+            return self._checked(row), visited, found
         found, visited, first, top, tied, taint_max, aff_max = k.fused_pick(
             start, limit, self.score_args, *parts
         )
@@ -133,4 +136,10 @@ class Incremental:
             return (first if found else -1), visited, found
         pick = rng.randrange(tied) if tied > 1 else 0
         row = k.fused_nth(start, visited, self.score_args, *parts, taint_max, aff_max, top, pick)
-        return row, visited, found
+        return self._checked(row), visited, found
+
+    @staticmethod
+    def _checked(row: int) -> int:
+        if row < 0:  # the counts and the walk disagree: a broken kernel, never a choice
+            raise RuntimeError("the tie walk found no row with the highest total")
+        return row

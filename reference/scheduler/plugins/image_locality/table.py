@@ -19,6 +19,8 @@ from kubeprop.reference.scheduler.plugins.image_locality import (
 
 def score_rows(plugin, state, pod, table, rows):
     kernels = table.kernels
+    if not table.image_rows:  # no node reports an image: every score is 0
+        return kernels.zeros(len(rows))
     spec = pod.spec
     containers = (*spec.init_containers, *spec.containers) if spec else ()
     base = calculate_priority(0, len(containers))
