@@ -13,6 +13,8 @@ itself, never the model's clock. Nothing here asserts a speed.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import random
 import time
 from collections.abc import Sequence
@@ -33,6 +35,20 @@ class Measurement:
     @property
     def pods_per_second(self) -> float:
         return self.pods / self.seconds if self.seconds > 0 else float("inf")
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """The cyclic garbage collector off while timing (as timeit does): a collection of
+    what building the cluster allocated would land in the timed loop."""
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def cluster(nodes: int) -> Any:
@@ -88,9 +104,10 @@ def measure(nodes: int, kernels: Any, count: int, *, warmup: int = 5) -> Measure
 
     place(pods(warmup, offset=10**6))
     measured = pods(count)
-    began = time.perf_counter()
-    place(measured)
-    seconds = time.perf_counter() - began
+    with _no_gc():
+        began = time.perf_counter()
+        place(measured)
+        seconds = time.perf_counter() - began
     implementation = "python" if kernels is core.PURE else "cython"
     return Measurement(nodes, implementation, count, seconds)
 
@@ -123,33 +140,36 @@ def measure_core(nodes: int, kernels: Any, count: int, *, incremental: bool = Tr
     requests = resources.pod_requests(template)
     non_zero = resources.non_zero_requests(template)
     rng = random.Random(0)
-    start = 0
-    began = time.perf_counter()
+    implementation = "python" if kernels is core.PURE else "cython"
     if incremental:
         kept = core.Incremental.of(table, filter_args, score_args, tuple(others), state, template)
+        with _no_gc():
+            began = time.perf_counter()
+            start = 0
+            for _ in range(count):
+                row, visited, found = kept.choose(start, nodes, rng)
+                if found == 0:
+                    raise RuntimeError("the cluster is full")
+                table.add_pod_columns(row, requests, non_zero)
+                start = (start + visited) % nodes
+            seconds = time.perf_counter() - began
+        return Measurement(nodes, implementation, count, seconds)
+    with _no_gc():
+        began = time.perf_counter()
+        start = 0
         for _ in range(count):
-            row, visited, found = kept.choose(start, nodes, rng)
-            if found == 0:
+            rows, visited = kernels.fused_filter(start, nodes, *filter_args)
+            if len(rows) == 0:
                 raise RuntimeError("the cluster is full")
+            totals = kernels.zeros(len(rows))
+            kernels.fused_score(rows, *score_args, totals)
+            for plugin, score, weight in others:
+                kernels.weighted_add(score(plugin, state, template, table, rows), weight, totals)
+            top, tied = kernels.best(totals)
+            row = rows[kernels.nth_with(totals, top, rng.randrange(tied) if tied > 1 else 0)]
             table.add_pod_columns(row, requests, non_zero)
             start = (start + visited) % nodes
         seconds = time.perf_counter() - began
-        implementation = "python" if kernels is core.PURE else "cython"
-        return Measurement(nodes, implementation, count, seconds)
-    for _ in range(count):
-        rows, visited = kernels.fused_filter(start, nodes, *filter_args)
-        if len(rows) == 0:
-            raise RuntimeError("the cluster is full")
-        totals = kernels.zeros(len(rows))
-        kernels.fused_score(rows, *score_args, totals)
-        for plugin, score, weight in others:
-            kernels.weighted_add(score(plugin, state, template, table, rows), weight, totals)
-        top, tied = kernels.best(totals)
-        row = rows[kernels.nth_with(totals, top, rng.randrange(tied) if tied > 1 else 0)]
-        table.add_pod_columns(row, requests, non_zero)
-        start = (start + visited) % nodes
-    seconds = time.perf_counter() - began
-    implementation = "python" if kernels is core.PURE else "cython"
     return Measurement(nodes, implementation, count, seconds)
 
 
