@@ -72,7 +72,7 @@ def filter_args_of(filters, state, pod, table) -> tuple | None:
                 tolerations = pod.spec.tolerations if pod.spec else ()
                 flagged = taint_table._flags(table, taint_table._schedule_blocking, tolerations)
         else:
-            affinity = _required_rows(table, pod)
+            affinity = affinity_table.required_rows(table, pod)
     if fitting is None:
         return None
     try:
@@ -104,11 +104,6 @@ def filter_args_of(filters, state, pod, table) -> tuple | None:
         allocs,
         useds,
     )
-
-
-def _required_rows(table, pod) -> bytearray:
-    keys = affinity_table.filter_rows(None, None, pod, table)
-    return bytearray(0 if key else 1 for key in keys)
 
 
 def add_scores(scorers, weight_of, state, pod, table, rows, totals) -> list:

@@ -49,7 +49,8 @@ def selector_rows(table, selector) -> bytearray:
     return acc
 
 
-def filter_rows(plugin, state, pod, table):
+def required_rows(table, pod) -> bytearray:
+    """Where the pod's nodeSelector and required node affinity both hold."""
     acc = _ones(table.size)
     for key, value in (pod.spec.node_selector if pod.spec else {}).items():
         _require(table, NodeSelectorRequirement(key=key, operator="In", values=(value,)), acc)
@@ -57,6 +58,11 @@ def filter_rows(plugin, state, pod, table):
     required = affinity.required_during_scheduling_ignored_during_execution if affinity else None
     if required is not None:
         table.kernels.and_into(selector_rows(table, required), acc)
+    return acc
+
+
+def filter_rows(plugin, state, pod, table):
+    acc = required_rows(table, pod)
     keys = table.kernels.zeros(table.size)
     table.kernels.keys_where_unset(acc, 1, keys)
     return keys
