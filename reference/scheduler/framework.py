@@ -729,8 +729,9 @@ class _Cycle:
             if fused is not None:
                 return fused
         codes = kernels.zeros(n)
-        # plugin number -> (plugin, key -> status, per-node statuses kept by key)
-        rejecters: list[tuple[Plugin, dict[int, Status] | None, list[Status]]] = []
+        # plugin number -> (plugin, key -> status (a table version's), or None and the
+        # statuses its per-node Filter gave, a row's key being the position there + 1)
+        by_number: dict[int, tuple[Plugin, dict[int, Status] | None, list[Status]]] = {}
         shift = 1 << 40
         for number, plugin in enumerate(self.profile.at("filter"), start=1):
             if plugin.name in self.state.skip_filter_plugins:
@@ -739,7 +740,7 @@ class _Cycle:
             if fast is not None and fast.filter is not None:
                 keys = fast.filter(plugin, self.state, self.pod, table)
                 kernels.merge_keys(codes, keys, number * shift)
-                rejecters.append((plugin, {}, []))
+                by_number[number] = (plugin, {}, [])
                 continue
             kept: list[Status] = []
             for row in range(n):
@@ -752,8 +753,7 @@ class _Cycle:
                     return _fail(status.with_plugin(plugin.name))
                 kept.append(status.with_plugin(plugin.name))
                 codes[row] = number * shift + len(kept)
-            rejecters.append((plugin, None, kept))
-        by_number = {number: entry for number, entry in zip(self._filter_numbers(), rejecters)}
+            by_number[number] = (plugin, None, kept)
         limit = nodes_to_find(self.profile.percentage_of_nodes_to_score, n)
         rows, visited = kernels.feasible_rows(codes, start % n, limit)
 
@@ -879,13 +879,6 @@ class _Cycle:
             if bad >= 0:
                 return self.out_of_range(plugin, final[bad], filtered)
         return raw, final
-
-    def _filter_numbers(self) -> list[int]:
-        return [
-            number
-            for number, plugin in enumerate(self.profile.at("filter"), start=1)
-            if plugin.name not in self.state.skip_filter_plugins
-        ]
 
     # -- shared steps ----------------------------------------------------------------
 
