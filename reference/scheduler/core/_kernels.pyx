@@ -723,30 +723,12 @@ cpdef void fused_score(const long long[::1] idx, int strategy, list wants, list 
 # -- the incremental fused cycle: per-row results kept between pods of one template ----------
 
 
-cpdef void fused_eval(list changed, tuple filter_args, tuple score_args,
-                      unsigned char[::1] feasible, long long[::1] partial,
-                      long long[::1] taint_raw, long long[::1] aff_raw):
-    """Re-evaluate the rows ``changed``: feasible[i], and for a feasible row its partial
-    (fit and balanced) score and its raw taint count and affinity weight sum."""
-    cdef FilterPlan fplan
-    cdef ScorePlan splan
-    _filter_plan_of(&fplan, filter_args)
-    _score_plan_of(&splan, score_args)
-    cdef Py_ssize_t j, i, n = len(changed)
-    for j in range(n):
-        i = changed[j]
-        if _feasible(&fplan, i):
-            feasible[i] = 1
-            partial[i] = _partial(&splan, i)
-            taint_raw[i] = _taints(&splan, i) if splan.taint_weight else 0
-            aff_raw[i] = _affinity(&splan, i) if splan.affinity_weight else 0
-        else:
-            feasible[i] = 0
-
-
 cdef class FusedPlan:
-    """fused_eval with its plans worked out once (the columns they point into must stay
-    the same arrays: the caller keeps the table's generation and taint rows)."""
+    """``eval(changed, feasible, partial, taint_raw, aff_raw)`` re-evaluates the rows
+    ``changed``: feasible[i], and for a feasible row its partial (fit and balanced) score and
+    its raw taint count and affinity weight sum. The plans are worked out once (the columns
+    they point into must stay the same arrays: the caller keeps the table's generation and
+    taint rows)."""
 
     cdef FilterPlan fplan
     cdef ScorePlan splan

@@ -488,28 +488,22 @@ def _normalized(score_args, taints, taint_max, affinity, aff_max):
     return out
 
 
-def fused_eval(changed, filter_args, score_args, feasible, partial, taint_raw, aff_raw):
-    """Re-evaluate the rows ``changed``: feasible[i], and for a feasible row its partial
-    (fit and balanced) score and its raw taint count and affinity weight sum."""
-    n = len(feasible)
-    for i in changed:
-        found, _ = fused_filter(i, 1, *filter_args)
-        if len(found) and found[0] == i:
-            feasible[i] = 1
-            partial[i], taint_raw[i], aff_raw[i] = _row_parts(i, score_args)
-        else:
-            feasible[i] = 0
-    return n
-
-
 class FusedPlan:
-    """fused_eval with its arguments bound once (the compiled twin works out its plans once)."""
+    """``eval(changed, feasible, partial, taint_raw, aff_raw)`` re-evaluates the rows
+    ``changed``: feasible[i], and for a feasible row its partial (fit and balanced) score and
+    its raw taint count and affinity weight sum (the compiled twin works out its plans once)."""
 
     def __init__(self, filter_args, score_args):
-        self.args = (filter_args, score_args)
+        self.filter_args, self.score_args = filter_args, score_args
 
     def eval(self, changed, feasible, partial, taint_raw, aff_raw):
-        fused_eval(changed, *self.args, feasible, partial, taint_raw, aff_raw)
+        for i in changed:
+            found, _ = fused_filter(i, 1, *self.filter_args)
+            if len(found) and found[0] == i:
+                feasible[i] = 1
+                partial[i], taint_raw[i], aff_raw[i] = _row_parts(i, self.score_args)
+            else:
+                feasible[i] = 0
 
 
 def _visit(start, n, visited):
