@@ -23,7 +23,8 @@ Contract (spec/cluster.md):
   clock, every random choice draws from a generator seeded by ``seed``.
 - Components are built from factories (``components``), by role; passing
   another factory for a role splices a third party's (or a deliberately
-  broken) component into the reference cluster.
+  broken) component into the reference cluster; ``store`` replaces the
+  embedded reference store with any ``contracts.Store`` (a fresh, empty one).
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ class Cluster:
         seed: int = 0,
         watch_latency: float = DEFAULT_WATCH_LATENCY,
         components: Mapping[str, Factory] | None = None,
+        store: Any = None,
     ) -> Cluster:
         if not isinstance(nodes, int) or isinstance(nodes, bool) or nodes < 0:
             raise ClusterError(f"nodes: Invalid value: {nodes!r}: must be a non-negative integer")
@@ -157,7 +159,7 @@ class Cluster:
                 raise ClusterError(f"components: Unsupported value: {role!r}: use one of {ROLES}")
             factories[role] = factory
         loop = EventLoop()
-        store = Store()
+        store = Store() if store is None else store
         server = ApiServer(store=store, clock=loop.clock, seed=seed)
         cluster = cls(
             loop=loop,
