@@ -322,7 +322,8 @@ class DuplicateEventsAfterProgress(Store):
 class QueueJumpingWatcher(Watcher):
     def request_progress(self):
         super().request_progress()
-        self.pending.insert(0, self.pending.pop())
+        if self.pending:  # a canceled watch queues no notification
+            self.pending.insert(0, self.pending.pop())
 
 
 class ProgressJumpsTheQueue(Store):

@@ -9,12 +9,35 @@ step the whole key space is compared with the model. Watches are polled by a
 rule and in teardown, and their streams checked against the model's change log.
 A failure is an ``InvariantViolation`` naming the invariant, and Hypothesis
 prints the shrunk steps.
+
+What the machine exercises follows the SUT's capabilities (``make_machine``'s
+``capabilities``, else the factory's ``capabilities`` attribute, else all of
+them): without "advance-time" (a real etcd, whose clock is real time) the
+``advance`` rule never runs, leases are granted with TTLs of minutes (their
+requested TTL times ``REAL_TIME_TTL_SCALE``) so that none expires while an
+example runs, and a lease's time-to-live may be below the model's by the whole
+seconds of real time elapsed since the example began. Lease expiry itself is
+then checked by no test of this SUT: ``test_leases_expire_when_time_advances``
+is skipped with the reason. For a grant with id 0 the store picks the id (the
+reference picks 1, 2, ...; etcd a random one): the model adopts the id picked,
+so a picked id that is 0 or already in use still fails STORE-LEASE-TTL.
+
+EMPTY-RANGE WATCHES: a watch whose range is empty (``key >= range_end``) is
+created canceled, with no compact revision, as etcd does ("mvcc: watcher range
+is empty"); STORE-WATCH-COMPACTED is told the range so it does not expect one.
+PREV_KV AND COMPACTION: an event's prev_kv may be missing where its previous
+revision is compacted (etcd's documented behaviour); the watch checks are given
+the model's compacted revision to allow exactly that.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import time
+from collections.abc import Callable, Iterable
 
+import attrs
+import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -25,6 +48,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from kubeprop.conformance.adapters import Unsupported
 from kubeprop.conformance.checkers.watch import WatchLog
 from kubeprop.conformance.models import store as model
 from kubeprop.conformance.report import check
@@ -34,6 +58,10 @@ from kubeprop.spec import etcd
 MAX_WATCHES = 4
 UNKNOWN_LEASE = 999  # never granted by the machine
 FROM_THE_START = 99  # a "back" that reaches revision 1 (compacted, once anything is)
+# Without "advance-time", leases are granted for this many times their drawn TTL (minutes):
+# real time passes during an example, and no lease may expire behind the model's back.
+REAL_TIME_TTL_SCALE = 300
+ALL_CAPABILITIES = frozenset({"store", "advance-time", "compact", "leases"})
 
 
 def call(function: Callable, *args, **kwargs) -> object:
@@ -44,10 +72,18 @@ def call(function: Callable, *args, **kwargs) -> object:
         return error
 
 
-def check_watch(log: WatchLog, changes) -> None:
-    """Every watch guarantee, on the whole stream so far."""
+def check_watch(log: WatchLog, changes, compact_revision: int = 0) -> None:
+    """Every watch guarantee, on the whole stream so far (``compact_revision``: the
+    store's compacted revision now, below which an event may lack its prev_kv)."""
     stream = log.stream
-    check("STORE-WATCH-COMPACTED", log.requested_start, log.compact_at_open, stream)
+    check(
+        "STORE-WATCH-COMPACTED",
+        log.requested_start,
+        log.compact_at_open,
+        stream,
+        log.key,
+        log.range_end,
+    )
     check("STORE-WATCH-ORDERED", stream)
     check("STORE-WATCH-UNIQUE", stream)
     check("STORE-WATCH-BOOKMARKABLE", stream)
@@ -64,8 +100,18 @@ def check_watch(log: WatchLog, changes) -> None:
             log.range_end,
             first_start,
             log.prev_kv,
+            compact_revision,
         )
-    check("STORE-WATCH-RELIABLE", stream, changes, log.key, log.range_end, log.start, log.prev_kv)
+    check(
+        "STORE-WATCH-RELIABLE",
+        stream,
+        changes,
+        log.key,
+        log.range_end,
+        log.start,
+        log.prev_kv,
+        compact_revision,
+    )
 
 
 def _keys_of(op: object) -> list[bytes]:
@@ -78,10 +124,14 @@ class StoreMachine(RuleBasedStateMachine):
     """Requests, time and watches against one store, checked against the model."""
 
     factory: Callable[[], object] | None = None  # set by make_machine
+    capabilities: frozenset[str] = ALL_CAPABILITIES  # set by make_machine
 
     def __init__(self) -> None:
         super().__init__()
         self.store = self.factory()
+        # Whether the store's time is simulated (advance) or real (leases then get long TTLs).
+        self.advance_time = "advance-time" in self.capabilities
+        self.started = time.monotonic()  # real time of the example's start (TTL slack)
         self.model = model.init(getattr(self.store, "clock", 0.0))
         self.watches: list[WatchLog] = []  # every watch opened, open or not
         self.granted: list[int] = []  # lease ids granted so far (some expired since)
@@ -228,9 +278,29 @@ class StoreMachine(RuleBasedStateMachine):
 
     @rule(ttl=strategies.lease_ttls, id=st.sampled_from([0, 0, 0, 7]))
     def lease_grant(self, ttl, id):
+        if not self.advance_time:
+            ttl *= REAL_TIME_TTL_SCALE
+        if id == 0:
+            self._grant_picked(ttl)
+            return
         _, expected, outcome, _ = self._send(
             model.LeaseGrant(ttl, id), self.store.lease_grant, ttl, id
         )
+        check("STORE-LEASE-TTL", outcome, expected)
+        if isinstance(outcome, etcd.LeaseGrantResponse):
+            self.granted.append(outcome.id)
+
+    def _grant_picked(self, ttl: int) -> None:
+        """A grant with id 0: the store picks the id, and the model grants that same id."""
+        before = self.store.revision
+        outcome = call(self.store.lease_grant, ttl, 0)
+        picked = outcome.id if isinstance(outcome, etcd.LeaseGrantResponse) else 0
+        # A picked id of 0 makes the model pick its own, which the outcome then fails to match.
+        expected, self.model = model.step(self.model, model.LeaseGrant(ttl, picked))
+        after = self.store.revision
+        header = getattr(getattr(outcome, "header", None), "revision", None)
+        check("STORE-REVISION-MONOTONIC", before, after, header)
+        self.last_write = (before, after, 0)
         check("STORE-LEASE-TTL", outcome, expected)
         if isinstance(outcome, etcd.LeaseGrantResponse):
             self.granted.append(outcome.id)
@@ -261,8 +331,23 @@ class StoreMachine(RuleBasedStateMachine):
         _, expected, outcome, _ = self._send(
             model.LeaseTimeToLive(lease, keys), self.store.lease_time_to_live, lease, keys=keys
         )
-        check("STORE-LEASE-TTL", outcome, expected)
+        check("STORE-LEASE-TTL", outcome, self._allowing_real_time(outcome, expected))
 
+    def _allowing_real_time(self, outcome: object, expected: object) -> object:
+        """The model's time-to-live answer, with the TTL the store reported if real time
+        explains the difference: the store's clock is real time (no "advance-time") and its
+        TTL is below the model's by no more than the whole seconds elapsed, plus one for
+        truncation. Otherwise the model's answer unchanged (so a wrong TTL still fails)."""
+        if self.advance_time or not isinstance(expected, etcd.LeaseTimeToLiveResponse):
+            return expected
+        if not isinstance(outcome, etcd.LeaseTimeToLiveResponse) or expected.ttl < 0:
+            return expected
+        slack = math.ceil(time.monotonic() - self.started) + 1
+        if expected.ttl - slack <= outcome.ttl <= expected.ttl:
+            return attrs.evolve(expected, ttl=outcome.ttl)
+        return expected
+
+    @precondition(lambda self: self.advance_time)
     @rule(seconds=strategies.advances)
     def advance(self, seconds):
         self._send(model.Advance(seconds), self.store.advance, seconds)
@@ -309,7 +394,7 @@ class StoreMachine(RuleBasedStateMachine):
         if progress:
             log.watcher.request_progress()
         log.poll()
-        check_watch(log, self.model.changes)
+        check_watch(log, self.model.changes, self.model.compact_revision)
 
     @precondition(lambda self: any(log.open for log in self.watches))
     @rule(which=st.integers(0, MAX_WATCHES - 1))
@@ -322,7 +407,7 @@ class StoreMachine(RuleBasedStateMachine):
         """Cancel a watch and reopen it one past the last revision it vouched for."""
         log = self._open(which)
         log.poll()
-        check_watch(log, self.model.changes)
+        check_watch(log, self.model.changes, self.model.compact_revision)
         log.watcher.cancel()
         log.open = False
         if log.resumed_from is None:
@@ -338,7 +423,7 @@ class StoreMachine(RuleBasedStateMachine):
             resumed_from=(history, origin),
         )
         resumed.poll()
-        check_watch(resumed, self.model.changes)
+        check_watch(resumed, self.model.changes, self.model.compact_revision)
 
     # ---- after every step ------------------------------------------------------------------
 
@@ -356,20 +441,53 @@ class StoreMachine(RuleBasedStateMachine):
         check("STORE-RANGE-MATCHES-MODEL", response, expected)
 
     def teardown(self):
-        for log in self.watches:
-            if log.open:
-                log.poll()
-                check_watch(log, self.model.changes)
+        try:
+            for log in self.watches:
+                if log.open:
+                    log.poll()
+                    check_watch(log, self.model.changes, self.model.compact_revision)
+        finally:
+            close = getattr(self.store, "close", None)  # a real store's streams and leases
+            if close is not None:
+                close()
 
 
-def make_machine(factory: Callable[[], object]) -> type[StoreMachine]:
-    """The contract machine for stores built by ``factory``."""
+def make_machine(
+    factory: Callable[[], object], capabilities: Iterable[str] | None = None
+) -> type[StoreMachine]:
+    """The contract machine for stores built by ``factory``, exercising what ``capabilities``
+    (default: the factory's ``capabilities`` attribute, else every one) allow."""
+    if capabilities is None:
+        capabilities = getattr(factory, "capabilities", ALL_CAPABILITIES)
     name = getattr(factory, "__name__", "Store")
-    return type(f"{name}Machine", (StoreMachine,), {"factory": staticmethod(factory)})
+    return type(
+        f"{name}Machine",
+        (StoreMachine,),
+        {"factory": staticmethod(factory), "capabilities": frozenset(capabilities)},
+    )
 
 
-def test_the_store_behaves_as_its_model(store_factory):
-    run_state_machine_as_test(make_machine(store_factory))
+def test_the_store_behaves_as_its_model(sut, store_factory):
+    run_state_machine_as_test(make_machine(store_factory, sut.capabilities))
+
+
+def test_leases_expire_when_time_advances(sut, store_factory):
+    """A lease's keys vanish once its TTL elapses without keepalive (STORE-LEASE-EXPIRY),
+    checked with simulated time; a SUT on real time (no "advance-time") is skipped."""
+    try:
+        sut.require("advance-time", "leases")
+    except Unsupported as reason:
+        pytest.skip(f"{reason}: lease expiry needs simulated time")
+    machine = make_machine(store_factory, sut.capabilities)()
+    machine.seed(puts=[(b"a", b"x")], prev_kv=False)
+    machine.lease_grant(ttl=2, id=0)
+    machine.put(b"b", b"y", lease=1, prev_kv=False)
+    machine.the_key_space_matches_the_model()
+    machine.advance(seconds=3)
+    machine.the_key_space_matches_the_model()
+    kvs = machine.store.range(b"\0", b"\0").kvs
+    assert [kv.key for kv in kvs] == [b"a"], kvs
+    machine.teardown()
 
 
 def test_a_fresh_store_starts_at_revision_one_with_nothing_compacted(store_factory):

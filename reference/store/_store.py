@@ -511,6 +511,14 @@ class Store:
             next_progress_at=self.clock + PROGRESS_NOTIFY_INTERVAL,
         )
         self._next_watch_id += 1
+        if range_end not in (None, b"\0") and range_end <= key:
+            # etcd creates a watch over an empty range canceled, with no compact revision
+            # ("mvcc: watcher range is empty", server/mvcc/watcher.go).
+            watcher.canceled = True
+            watcher.pending.append(
+                etcd.WatchResponse(header=self._header(), canceled=True, watch_id=watcher.watch_id)
+            )
+            return watcher
         if 0 < start_revision < self._compact_revision:
             watcher.canceled = True
             watcher.pending.append(
