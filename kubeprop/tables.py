@@ -12,6 +12,8 @@ Contract: pure functions of manifests and the simulated time.
 - ``deployments_table`` is ``kubectl get deployments``: NAME, READY,
   UP-TO-DATE, AVAILABLE, AGE.
 - Ages are kubectl's human durations (``45s``, ``2m30s``, ``12m``, ``3h``).
+- The cells are computed as the served API's Tables compute them
+  (``kubeprop.reference.apiserver.table``: ``pod_status`` lives there).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from kubeprop.reference.apiserver.table import pod_status  # the STATUS column, one place
 from kubeprop.reference.client.events import first_seen
 from kubeprop.reference.clock import parse_timestamp
 
@@ -72,40 +75,6 @@ def events_table(events: Sequence[Manifest]) -> str:
             )
         )
     return _table(("TIME", "TYPE", "REASON", "OBJECT", "MESSAGE"), rows)
-
-
-def pod_status(pod: Manifest) -> str:
-    """The STATUS column of ``kubectl get pods``."""
-    status = pod.get("status") or {}
-    reason = status.get("reason") or status.get("phase") or "Unknown"
-    inits = status.get("initContainerStatuses") or []
-    for i, item in enumerate(inits):
-        state = item.get("state") or {}
-        if "terminated" in state and state["terminated"].get("exitCode") == 0:
-            continue
-        if "waiting" in state and state["waiting"].get("reason") not in (None, "PodInitializing"):
-            reason = f"Init:{state['waiting']['reason']}"
-        else:
-            reason = f"Init:{i}/{len((pod.get('spec') or {}).get('initContainers') or [])}"
-        break
-    else:
-        running = False
-        for item in reversed(status.get("containerStatuses") or []):
-            state = item.get("state") or {}
-            if state.get("waiting", {}).get("reason"):
-                reason = state["waiting"]["reason"]
-            elif state.get("terminated", {}).get("reason"):
-                reason = state["terminated"]["reason"]
-            elif "terminated" in state:
-                code = state["terminated"].get("exitCode")
-                reason = f"ExitCode:{code}"
-            elif "running" in state and item.get("ready"):
-                running = True
-        if running and reason == "Completed":
-            reason = "Running"
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
-        reason = "Terminating"
-    return reason
 
 
 def pods_table(pods: Sequence[Manifest], now: float) -> str:

@@ -52,6 +52,27 @@ def decode_defaulted(
     return io.dump(defaults.default(obj)), warnings
 
 
+def pruned(res: Any, manifest: Manifest, field_validation: str) -> tuple[Manifest, list[str]]:
+    """``manifest`` without its unknown fields (as ``decode_defaulted`` treats them) and
+    without defaults: what a server-side apply configuration says, as sent."""
+    try:
+        io.load(manifest)
+        return manifest, []
+    except field.ManifestError as error:
+        unknown = [e for e in error.errors if e.type is field.ErrorType.UNKNOWN_FIELD]
+        other = [e for e in error.errors if e.type is not field.ErrorType.UNKNOWN_FIELD]
+    if other:
+        raise errors.bad_request(
+            f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+            + "; ".join(str(e) for e in other)
+        )
+    if field_validation == "Strict":
+        raise errors.bad_request("strict decoding error: " + ", ".join(str(e) for e in unknown))
+    for error in unknown:
+        manifest = _without(manifest, error.field)
+    return manifest, ([str(e) for e in unknown] if field_validation == "Warn" else [])
+
+
 def _without(manifest: Manifest, path: str) -> Manifest:
     """A copy of ``manifest`` without the field at ``path`` (``a.b[0].c``)."""
     tokens: list[str | int] = [
@@ -73,9 +94,18 @@ def _without(manifest: Manifest, path: str) -> Manifest:
     return strip(manifest, tokens)
 
 
+def _typed(manifest: Manifest) -> Any:
+    """The typed object of a stored manifest (metadata.managedFields is the server's
+    own bookkeeping, outside the object model: reference/apiserver/apply.py)."""
+    meta = manifest.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        manifest = {**manifest, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    return io.load(manifest)
+
+
 def validated(res: Any, manifest: Manifest) -> Manifest:
     """``manifest`` if valid for create; 422 Invalid with every error otherwise."""
-    problems = validation.validate(io.load(manifest))
+    problems = validation.validate(_typed(manifest))
     if problems:
         raise_invalid(res, manifest["metadata"].get("name", ""), problems)
     return manifest
@@ -83,7 +113,7 @@ def validated(res: Any, manifest: Manifest) -> Manifest:
 
 def validated_update(res: Any, manifest: Manifest, old: Manifest) -> Manifest:
     """``manifest`` if valid as an update of ``old``; 422 Invalid otherwise."""
-    new_obj, old_obj = io.load(manifest), io.load(old)
+    new_obj, old_obj = _typed(manifest), _typed(old)
     problems = list(validation.validate(new_obj))
     seen = {str(p) for p in problems}
     for problem in validation.validate_update(new_obj, old_obj):

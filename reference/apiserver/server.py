@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from kubeprop.reference.apiserver import admission, patch, schema
+from kubeprop.reference.apiserver import admission, apply, patch, schema
 from kubeprop.reference.apiserver import status as errors
 from kubeprop.reference.apiserver.resources import Resource, field_value, lookup
 from kubeprop.reference.apiserver.status import StatusError
@@ -72,6 +72,8 @@ class ApiServer:
     _rng: random.Random = attrs.field(init=False)
     # Warnings of the request being served (unknown fields dropped under Warn).
     _warnings: list[str] = attrs.field(init=False, factory=list)
+    # The subresource the request being served came through (managedFields entries name it).
+    _subresource: str | None = attrs.field(init=False, default=None)
     # (key, mod_revision) -> its decoded manifest, shared by the watch streams that
     # judge selectors on it; at most DECODED_LIMIT, the oldest forgotten first.
     _decoded: dict[tuple[bytes, int], Manifest] = attrs.field(init=False, factory=dict)
@@ -99,6 +101,7 @@ class ApiServer:
     ) -> Response:
         """Serve one request; errors come back as Status bodies, never as exceptions."""
         self._warnings = []
+        self._subresource = subresource if isinstance(subresource, str) else None
         params = dict(params or {})
         try:
             code, answer, stream = self._serve(
@@ -198,6 +201,8 @@ class ApiServer:
         if verb == "update":
             return 200, self._update(res, namespace, name, body, None, params), None
         if verb == "patch":
+            if params.get("contentType") == patch.APPLY_PATCH:
+                return (*self._apply(res, namespace, name, body, None, params), None)
             return 200, self._patch(res, namespace, name, body, None, params), None
         if verb == "delete":
             return 200, self._delete(res, namespace, name, _delete_options(body, params)), None
@@ -214,6 +219,8 @@ class ApiServer:
             if verb == "update":
                 return 200, self._update(res, namespace, name, body, "status", params), None
             if verb == "patch":
+                if params.get("contentType") == patch.APPLY_PATCH:
+                    return (*self._apply(res, namespace, name, body, "status", params), None)
                 return 200, self._patch(res, namespace, name, body, "status", params), None
         if subresource == "finalize" and res.plural == "namespaces" and verb == "update":
             return 200, self._update(res, namespace, name, body, "finalize", params), None
@@ -395,6 +402,7 @@ class ApiServer:
         if res.plural == "namespaces":
             obj_manifest.setdefault("spec", {})
             obj_manifest["spec"].setdefault("finalizers", ["kubernetes"])
+        self._record_manager(res, None, obj_manifest, None, params)
         generated = not meta.get("name")
         for _ in range(GENERATE_NAME_ATTEMPTS if generated else 1):
             if generated:
@@ -458,10 +466,47 @@ class ApiServer:
         return manifest
 
     def _decode_default(self, res: Resource, manifest: Manifest, strict: str) -> Manifest:
-        """Decode (unknown fields per fieldValidation), default, and return the manifest."""
+        """Decode (unknown fields per fieldValidation), default, and return the manifest.
+        metadata.managedFields bypasses the object model: checked here, kept as sent."""
+        managed = manifest["metadata"].pop("managedFields", None)
+        if managed is not None:
+            try:
+                apply.entries({"metadata": {"managedFields": managed}})
+            except apply.ManagedFieldsError as error:
+                field, _, detail = str(error).partition(" ")
+                schema.raise_invalid(
+                    res,
+                    manifest["metadata"].get("name", ""),
+                    [schema.field_error("Invalid", field, None, detail)],
+                )
         manifest, warnings = schema.decode_defaulted(res, manifest, strict)
         self._warnings.extend(warnings)
+        if managed:
+            manifest["metadata"]["managedFields"] = managed
+        elif managed is not None:
+            manifest["metadata"]["managedFields"] = []  # an update that clears them
         return manifest
+
+    def _record_manager(self, res: Resource, old, new: Manifest, subresource, params) -> None:
+        """Give the request's fieldManager (if any) the fields it set (apply.record_update);
+        the entry names the subresource the request came through (status, scale)."""
+        manager = params.get("fieldManager")
+        if manager:
+            managed = apply.record_update(
+                old,
+                new,
+                kind=res.kind,
+                manager=str(manager),
+                api_version=res.api_version,
+                now=self.clock.timestamp(),
+                scope=_owned_scope(res, subresource),
+                subresource=self._subresource,
+            )
+            new["metadata"]["managedFields"] = managed
+        elif new["metadata"].get("managedFields"):
+            new["metadata"]["managedFields"] = apply.encode(apply.entries(new))
+        if not new["metadata"].get("managedFields"):
+            new["metadata"].pop("managedFields", None)
 
     # ------------------------------------------------------------------ update
 
@@ -493,6 +538,7 @@ class ApiServer:
             merged = _prepare_for_update(res, subresource, new, old)
             if not res.tracks_generation:
                 merged["metadata"].pop("generation", None)
+            self._record_manager(res, old, merged, subresource, params)
             merged = schema.validated_update(res, merged, old)
             if _stored_equal(merged, old):
                 return old  # nothing changed: no write, same resourceVersion
@@ -521,6 +567,8 @@ class ApiServer:
                 patched = patch.merge_patch(current, body)
             elif content_type == patch.JSON_PATCH:
                 patched = patch.json_patch(current, body)
+            elif content_type == patch.STRATEGIC_MERGE_PATCH:
+                patched = patch.strategic_merge_patch(current, body, res.kind)
             else:
                 raise errors.unsupported_media_type(content_type)
         except patch.PatchError as error:
@@ -533,6 +581,58 @@ class ApiServer:
             patched["metadata"].pop("resourceVersion", None)  # no precondition asked for
         return self._update(res, namespace, name, patched, subresource, params)
 
+    def _apply(self, res: Resource, namespace, name, body, subresource, params):
+        """Server-side apply (apply.apply): create the object if missing, else merge the
+        applied configuration into it; (code, object)."""
+        manager = params.get("fieldManager")
+        if not manager:
+            schema.raise_invalid(
+                res,
+                "",
+                [
+                    schema.field_error(
+                        "Required", "fieldManager", None, "is required for apply patch"
+                    )
+                ],
+                kind="PatchOptions",
+                group="meta.k8s.io",
+            )
+        manifest = self._admit_body(res, namespace, body)
+        body_name = manifest["metadata"].get("name")
+        if body_name not in (None, "", name):
+            raise errors.bad_request(
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )
+        manifest["metadata"]["name"] = name
+        if manifest["metadata"].get("managedFields") is not None:
+            raise errors.bad_request("metadata.managedFields must be nil")
+        applied, warnings = schema.pruned(res, manifest, _field_validation(params))
+        self._warnings.extend(warnings)
+        found = self._read(res, namespace, name)
+        if found is None and subresource is not None:
+            raise errors.not_found(res.plural, name, res.group)
+        live = found[0] if found is not None else None
+        try:
+            merged = apply.apply(
+                live,
+                applied,
+                kind=res.kind,
+                manager=str(manager),
+                api_version=res.api_version,
+                now=self.clock.timestamp(),
+                force=_truthy(params.get("force")),
+                scope=_owned_scope(res, subresource),
+                subresource=subresource,
+            )
+        except apply.ApplyConflict as conflict:
+            raise errors.apply_conflict(conflict.message, conflict.conflicts) from None
+        rest = {k: v for k, v in params.items() if k not in ("fieldManager", "force")}
+        if live is None:
+            merged["metadata"].pop("resourceVersion", None)
+            return 201, self._create(res, namespace, merged, rest)
+        merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+        return 200, self._update(res, namespace, name, merged, subresource, rest)
+
     def _scale(self, res: Resource, namespace, name, verb, body, params) -> Manifest:
         current = self._get(res, namespace, name)
         scale = _scale_of(current)
@@ -543,6 +643,8 @@ class ApiServer:
                     scale = patch.merge_patch(scale, body)
                 elif content_type == patch.JSON_PATCH:
                     scale = patch.json_patch(scale, body)
+                elif content_type == patch.STRATEGIC_MERGE_PATCH:
+                    scale = patch.strategic_merge_patch(scale, body, "Scale")
                 else:
                     raise errors.unsupported_media_type(content_type)
             except patch.PatchError as error:
@@ -838,7 +940,14 @@ def _with_rv(manifest: Manifest, revision: int) -> Manifest:
 
 
 def _stored_equal(a: Manifest, b: Manifest) -> bool:
-    return _encode_stored(a) == _encode_stored(b)
+    """Whether two manifests store the same object (key order aside)."""
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(manifest: Manifest) -> str:
+    stored = dict(manifest)
+    stored["metadata"] = {k: v for k, v in manifest["metadata"].items() if k != "resourceVersion"}
+    return json.dumps(stored, sort_keys=True, separators=(",", ":"))
 
 
 def _delete_options(body: Any, params: dict[str, Any]) -> Any:
@@ -902,6 +1011,10 @@ def _prepare_for_update(res: Resource, subresource, new: Manifest, old: Manifest
             else:
                 merged.pop("status", None)
     meta, old_meta = merged["metadata"], old["metadata"]
+    if subresource is not None and new["metadata"].get("managedFields") is not None:
+        meta["managedFields"] = new["metadata"]["managedFields"]  # an apply to /status
+    if meta.get("managedFields") is None and old_meta.get("managedFields"):
+        meta["managedFields"] = old_meta["managedFields"]  # a client that omits them keeps them
     meta.setdefault("uid", old_meta.get("uid"))
     for field in (
         "creationTimestamp",
@@ -917,6 +1030,16 @@ def _prepare_for_update(res: Resource, subresource, new: Manifest, old: Manifest
     if _spec_of(merged) != _spec_of(old):
         meta["generation"] = (old_meta.get("generation") or 0) + 1
     return merged
+
+
+def _owned_scope(res: Resource, subresource) -> Callable[[str], bool]:
+    """Which top-level fields a write through ``subresource`` may own (reset fields:
+    status through /status only, everything else through the main resource)."""
+    if subresource == "status":
+        return lambda name: name == "status"
+    if res.status_subresource:
+        return lambda name: name != "status"
+    return lambda name: True
 
 
 def _bump_generation(meta: Manifest) -> None:

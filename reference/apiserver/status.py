@@ -173,7 +173,7 @@ def unsupported_media_type(content_type: str) -> StatusError:
         status(
             415,
             "UnsupportedMediaType",
-            f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json ({content_type!r} is not)",
+            f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json ({content_type!r} is not)",
         )
     )
 
@@ -188,3 +188,17 @@ def timeout(message: str) -> StatusError:
 
 def internal(message: str) -> StatusError:
     return StatusError(status(500, "InternalError", f"Internal error occurred: {message}"))
+
+
+def apply_conflict(message: str, conflicts) -> StatusError:
+    """409 Conflict of a server-side apply: one cause per field another manager owns
+    (reason FieldManagerConflict), as k8s.io/apiserver's fieldmanager reports them."""
+    causes = [
+        {
+            "reason": "FieldManagerConflict",
+            "message": f"conflict with {conflict.owner}",
+            "field": conflict.field,
+        }
+        for conflict in conflicts
+    ]
+    return StatusError(status(409, "Conflict", message, {"causes": causes}))

@@ -198,8 +198,15 @@ class Kubelet:
     running: bool = attrs.field(init=False, default=False)  # between start() and stop()
     container_back_off: Backoff = attrs.field(init=False)
     image_back_off: Backoff = attrs.field(init=False)
+    # nodeInfo.bootID: new at every boot; a simulated machine's kubelet starts when it boots.
+    _boot_id: str = attrs.field(init=False, default="")
 
     def __attrs_post_init__(self) -> None:
+        boot = f"{self.node_name}@{self.loop.now!r}".encode()
+        digest = hashlib.sha256(boot).hexdigest()
+        self._boot_id = (
+            f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+        )
         self.container_back_off = Backoff(
             INITIAL_BACK_OFF, MAX_CONTAINER_BACK_OFF, grow=self.back_off_delay
         )
@@ -433,10 +440,12 @@ class Kubelet:
             "nodeInfo": {
                 "machineID": digest[:32],
                 "systemUUID": digest[32:64],
+                "bootID": self._boot_id,
                 "kernelVersion": "6.8.0-kubeprop",
                 "osImage": "kubeprop simulated node",
                 "containerRuntimeVersion": CONTAINER_RUNTIME_VERSION,
                 "kubeletVersion": KUBELET_VERSION,
+                "kubeProxyVersion": "",  # deprecated, left empty by kubelets since v1.31
                 "operatingSystem": "linux",
                 "architecture": "amd64",
             },

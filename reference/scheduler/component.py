@@ -189,7 +189,14 @@ def _pod_updated(old: Manifest, new: Manifest) -> bool:
 
 
 def _typed(manifest: Manifest) -> Any:
-    """The typed object of a cached manifest, or None if it cannot be read."""
+    """The typed object of a cached manifest, or None if it cannot be read.
+
+    The API server's field-ownership bookkeeping (``metadata.managedFields``) is not
+    part of the object model: kube-scheduler trims it from its informers' objects too
+    (the informer transform of pkg/scheduler/scheduler.go)."""
+    meta = manifest.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        manifest = {**manifest, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
     try:
         return load(manifest)
     except Exception:  # noqa: BLE001 - a manifest the model cannot read is skipped
