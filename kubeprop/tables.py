@@ -21,29 +21,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kubeprop.reference.apiserver.table import pod_status  # the STATUS column, one place
+from kubeprop.reference.apiserver.table import human_duration, pod_status  # one place each
 from kubeprop.reference.client.events import first_seen
 from kubeprop.reference.clock import parse_timestamp
 
 Manifest = dict[str, Any]
-
-
-def human_duration(seconds: float) -> str:
-    """kubectl's duration: seconds below 2 min, then minutes (and seconds below 10 min)."""
-    seconds = max(int(seconds), 0)
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes, rest = divmod(seconds, 60)
-    if minutes < 10:
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 8:
-        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    return f"{hours // 24}d"
 
 
 def _table(header: Sequence[str], rows: list[Sequence[str]]) -> str:
