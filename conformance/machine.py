@@ -11,6 +11,11 @@ invariants are checked; at the end the faults are healed and the liveness
 invariants are checked after the bounded settle time. A failure carries the
 history (``error.history``), prints it as numbered steps and saves it as YAML
 in the report's histories folder.
+
+``machine_for(sut)`` is the machine of a system under test: ``ClusterMachine``
+itself for the reference (no components to splice), else a subclass whose
+``COMPONENTS`` are the SUT's ``component_paths()``; an ``Unsupported`` error
+says when the SUT has no cluster to run on.
 """
 
 from __future__ import annotations
@@ -272,3 +277,13 @@ class ClusterMachine(Nemesis, RuleBasedStateMachine):
     @rule(seconds=st.sampled_from(TIME_STEPS))
     def advance(self, seconds):
         self.do(Step("advance", {"seconds": seconds}))
+
+
+def machine_for(sut) -> type[ClusterMachine]:
+    """The cluster machine of an adapter: its components spliced into the reference cluster."""
+    sut.require("cluster")
+    paths = sut.component_paths()
+    if not paths:
+        return ClusterMachine
+    label = "".join(path.rpartition(":")[2] for path in paths.values())
+    return type(f"ClusterMachineWith{label}", (ClusterMachine,), {"COMPONENTS": dict(paths)})

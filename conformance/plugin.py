@@ -72,6 +72,11 @@ def _report_dir(config: pytest.Config) -> Path | None:
 @pytest.hookimpl(tryfirst=True)  # before junitxml reads config.option.xmlpath
 def pytest_configure(config: pytest.Config) -> None:
     profiles.load(config.getoption("--kubeprop-profile"))
+    config.addinivalue_line(
+        "markers",
+        "kubeprop_requires(*capabilities): skip unless the SUT has every capability named",
+    )
+    config._kubeprop_sut = _resolver(config)  # the adapter of --sut, resolved once
     config._kubeprop_tallies = {}  # merged tallies of xdist workers
     config._kubeprop_outcomes = OutcomeCounter(config)
     config.pluginmanager.register(config._kubeprop_outcomes, "kubeprop-outcomes")
@@ -100,13 +105,42 @@ def pytest_configure_node(node) -> None:
         node.workerinput[WORKER_REPORT_KEY] = str(directory)
 
 
+def _resolver(config: pytest.Config):
+    """The session's adapter, resolved on first use and kept."""
+    found: list[adapters.Adapter] = []
+
+    def resolved() -> adapters.Adapter:
+        if not found:
+            try:
+                found.append(adapters.resolve(config.getoption("--sut")))
+            except ValueError as error:
+                raise pytest.UsageError(str(error)) from None
+        return found[0]
+
+    return resolved
+
+
 @pytest.fixture(scope="session")
 def sut(request: pytest.FixtureRequest) -> adapters.Adapter:
     """The system under test named by ``--sut``."""
+    return request.config._kubeprop_sut()
+
+
+def require(sut: adapters.Adapter, *capabilities: str) -> None:
+    """Skip the running test, with the reason, unless the SUT has every capability."""
     try:
-        return adapters.resolve(request.config.getoption("--sut"))
-    except ValueError as error:
-        raise pytest.UsageError(str(error)) from None
+        sut.require(*capabilities)
+    except adapters.Unsupported as reason:
+        pytest.skip(str(reason))
+
+
+def component_factory(sut: adapters.Adapter, role: str):
+    """The SUT's factory of the component ``role`` (skips the test if the SUT has none)."""
+    require(sut, "cluster")
+    try:
+        return sut.component(role)
+    except adapters.Unsupported as reason:
+        pytest.skip(str(reason))
 
 
 @pytest.fixture
@@ -125,6 +159,20 @@ def apiserver_factory(sut: adapters.Adapter):
         return sut.apiserver_factory()
     except adapters.Unsupported as reason:
         pytest.skip(str(reason))
+
+
+@pytest.fixture
+def cluster_components(sut: adapters.Adapter) -> dict:
+    """role -> factory to splice into ``Cluster.create(components=...)`` (skips without a
+    cluster; empty for the reference)."""
+    require(sut, "cluster")
+    return sut.components()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    needed = [c for mark in item.iter_markers("kubeprop_requires") for c in mark.args]
+    if needed:
+        require(item.session.config._kubeprop_sut(), *needed)
 
 
 @attrs.define(eq=False)

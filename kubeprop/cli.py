@@ -95,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         "[-- PYTEST ARGS]",
     )
     conform.add_argument(
-        "--sut", default="reference", help="the system under test (default: reference)"
+        "--sut",
+        default="reference",
+        help="the system under test: reference | python:MODULE:ATTR | etcd+http://HOST:PORT | "
+        "kube+http(s)://HOST:PORT | KUBECONFIG-PATH (default: reference; see docs/validating.md)",
     )
     conform.add_argument(
         "--profile",
@@ -120,7 +123,66 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster_commands(commands)
     _add_schedule_command(commands)
     _add_bench_command(commands)
+    _add_serve_command(commands)
     return parser
+
+
+def _add_serve_command(commands) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve the reference cluster over the Kubernetes REST API",
+        description="Serve a simulated cluster (API server, scheduler, controllers, "
+        "kubelets) over the Kubernetes REST API on 127.0.0.1, so that kubectl and "
+        "Kubernetes clients can use it; simulated time runs at --time-scale x real time.",
+    )
+    serve.add_argument(
+        "--port", type=_port, default=8080, metavar="P", help="port (default: 8080; 0: any free)"
+    )
+    serve.add_argument("--nodes", type=_count, default=3, metavar="N", help="nodes (default: 3)")
+    serve.add_argument(
+        "--etcd",
+        default=None,
+        metavar="URL",
+        help="store objects in a real etcd at URL (http://HOST:PORT) instead of the embedded store",
+    )
+    serve.add_argument(
+        "--time-scale",
+        type=_scale,
+        default=1.0,
+        metavar="X",
+        help="simulated seconds per real second (default: 1; 0 freezes the clock)",
+    )
+    serve.add_argument(
+        "--seed", type=_count, default=0, metavar="S", help="random seed (default: 0)"
+    )
+    serve.add_argument("--verbose", action="store_true", help="log every HTTP request")
+    serve.set_defaults(run=run_serve)
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {value!r}: use 0-65535")
+    return port
+
+
+def _scale(value: str) -> float:
+    try:
+        scale = float(value)
+    except ValueError:
+        scale = -1.0
+    if not 0 <= scale < float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid time scale {value!r}: use a number >= 0")
+    return scale
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from kubeprop.serve import run
+
+    return run(args)
 
 
 def _add_cluster_commands(commands) -> None:

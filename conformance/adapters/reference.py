@@ -13,7 +13,16 @@ from kubeprop.conformance.adapters.base import Adapter
 class ReferenceAdapter(Adapter):
     name: str = "reference"
     capabilities: frozenset[str] = frozenset(
-        {"store", "apiserver", "advance-time", "compact", "leases"}
+        {
+            "store",
+            "apiserver",
+            "cluster",
+            "advance-time",
+            "compact",
+            "leases",
+            "crash-node",
+            "partition",
+        }
     )
 
     def store_factory(self) -> Callable[[], object]:
@@ -25,3 +34,9 @@ class ReferenceAdapter(Adapter):
         from kubeprop.reference.apiserver import ApiServer
 
         return ApiServer
+
+    def component(self, role: str) -> Callable[..., object]:
+        """The reference component of ``role`` (the cluster's own factories)."""
+        from kubeprop.reference.cluster import reference_components
+
+        return reference_components()[role]

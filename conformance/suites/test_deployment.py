@@ -15,6 +15,11 @@ of spec/deployment.md are checked through ``kubeprop.conformance.report.check``.
 ``DEPLOYMENT-MIN-AVAILABLE`` is checked while the rollout started from a fully
 available Deployment and nothing was disrupted or scaled since;
 ``settle_everything`` runs every pod and checks ``DEPLOYMENT-COMPLETES``.
+
+The suite runs the SUT's Deployment controller: the reference one, or a
+``--sut python:...`` Reconciler in its reference shell (with the reference
+ReplicaSet controller beside it); a SUT with no deployment component skips it
+with the reason.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from kubeprop.conformance.plugin import component_factory
 from kubeprop.conformance.report import check
 from kubeprop.conformance.strategies import workloads
 from kubeprop.conformance.strategies.workloads import IMAGES, NAMESPACE, NODES, FakeKubelet
@@ -274,8 +280,12 @@ def make_machine(factory: Callable[..., object]) -> type[DeploymentMachine]:
 ReferenceDeploymentMachine = make_machine(DeploymentController)
 
 
-def test_the_reference_deployment_controller_obeys_every_deployment_invariant():
+def test_the_deployment_controller_obeys_every_deployment_invariant(sut):
+    factory = component_factory(sut, "deployment")
+    machine = (
+        ReferenceDeploymentMachine if factory is DeploymentController else make_machine(factory)
+    )
     run_state_machine_as_test(
-        ReferenceDeploymentMachine,
+        machine,
         settings=settings(settings.default, max_examples=15, stateful_step_count=20),
     )

@@ -12,6 +12,10 @@ acts, so the invariants of spec/replicaset.md are checked, through
 ``kubeprop.conformance.report.check``, on a state the controller has caught up
 with. A scale-down records the pods before it and the deletions the controller
 sent (a recording connection) for ``REPLICASET-DELETION-ORDER``.
+
+The suite runs the SUT's ReplicaSet controller: the reference one, or a
+``--sut python:...`` Reconciler in its reference shell; a SUT with no
+replicaset component skips it with the reason.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from kubeprop.conformance.plugin import component_factory
 from kubeprop.conformance.report import check
 from kubeprop.conformance.strategies import workloads
 from kubeprop.conformance.strategies.workloads import NAMESPACE, NODES, FakeKubelet
@@ -258,8 +263,12 @@ def make_machine(factory: Callable[..., object]) -> type[ReplicaSetMachine]:
 ReferenceReplicaSetMachine = make_machine(ReplicaSetController)
 
 
-def test_the_reference_replicaset_controller_obeys_every_replicaset_invariant():
+def test_the_replicaset_controller_obeys_every_replicaset_invariant(sut):
+    factory = component_factory(sut, "replicaset")
+    machine = (
+        ReferenceReplicaSetMachine if factory is ReplicaSetController else make_machine(factory)
+    )
     run_state_machine_as_test(
-        ReferenceReplicaSetMachine,
+        machine,
         settings=settings(settings.default, max_examples=30, stateful_step_count=25),
     )

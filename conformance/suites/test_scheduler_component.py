@@ -13,6 +13,10 @@ SCHEDULER-BOUND-ONCE) and the API server's placements after every step
 without changes, in the ``settle`` rule and at teardown
 (SCHEDULER-EVENTUALLY-BOUND, SCHEDULER-FAILED-CONDITION). A failure is an
 ``InvariantViolation`` naming the invariant.
+
+The suite runs the SUT's scheduler: the reference ``Scheduler``, or a
+``--sut python:...`` scheduler plug-in in its reference shell; a SUT with no
+scheduler component skips it with the reason.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from kubeprop.conformance.plugin import component_factory
 from kubeprop.conformance.report import check
 from kubeprop.reference.apiserver import ApiServer
 from kubeprop.reference.client import Connection, EventRecorder
@@ -262,5 +267,6 @@ def component_settings() -> settings:
     )
 
 
-def test_the_scheduler_component_binds_safely_and_settles():
-    run_state_machine_as_test(make_component_machine(), settings=component_settings())
+def test_the_scheduler_component_binds_safely_and_settles(sut):
+    factory = component_factory(sut, "scheduler")
+    run_state_machine_as_test(make_component_machine(factory), settings=component_settings())
