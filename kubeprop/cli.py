@@ -22,6 +22,11 @@ Contract:
   ``kubeprop.bench``) measures the scheduler core alone and whole scheduling
   cycles, compiled and pure, at several cluster sizes, prints the pods per second
   and their ratio, and with ``--plot FILE`` draws them into a PNG (matplotlib).
+- ``kubeprop serve`` (``kubeprop.serve``) serves a reference cluster over the
+  Kubernetes REST API on 127.0.0.1 until interrupted.
+- ``kubeprop mutants`` (``kubeprop.mutants``) hunts the deliberately broken
+  implementations through their protocols' suites and reports, per mutant, the
+  invariant that caught it and the shrunk history length; exit 1 if any escaped.
 """
 
 from __future__ import annotations
@@ -123,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster_commands(commands)
     _add_schedule_command(commands)
     _add_bench_command(commands)
+    _add_mutants_command(commands)
     _add_serve_command(commands)
     return parser
 
@@ -249,6 +255,22 @@ def _add_schedule_command(commands) -> None:
         help="output format (default: table)",
     )
     schedule.set_defaults(run=run_schedule)
+
+
+def _add_mutants_command(commands) -> None:
+    from kubeprop import mutants
+
+    parser = commands.add_parser(
+        "mutants",
+        help="hunt the deliberately broken implementations and report what caught each",
+        description="Run every deliberately broken implementation (mutant) through its "
+        "protocol's suite; print the invariant that caught it and the shrunk history length, "
+        "and the catch rate. Exit 1 if any mutant escaped.",
+        usage="kubeprop mutants [--protocol P] [--mutant ID]... [--cluster] [--list] "
+        "[--report DIR] [--max-examples N] [--no-shrink]",
+    )
+    mutants.add_arguments(parser)
+    parser.set_defaults(run=mutants.run)
 
 
 def _add_bench_command(commands) -> None:
