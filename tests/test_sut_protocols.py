@@ -58,10 +58,11 @@ def plugin_module(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------- resolving --sut
 
 
-def test_reference_resolves_to_the_reference_adapter_with_every_capability():
+def test_reference_resolves_to_the_reference_adapter_with_every_simulated_capability():
     sut = adapters.resolve("reference")
     assert isinstance(sut, ReferenceAdapter)
-    assert sut.capabilities == frozenset(adapters.CAPABILITIES)
+    # Everything but real time: the reference runs on its simulated clock.
+    assert sut.capabilities == frozenset(adapters.CAPABILITIES) - {"real-time"}
     assert sut.components() == {}  # nothing to splice: the cluster is the reference's
 
 

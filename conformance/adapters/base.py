@@ -31,6 +31,7 @@ CAPABILITIES = (
     "leases",
     "crash-node",
     "partition",
+    "real-time",  # the SUT runs on real time: waits are real, bounded by timeouts
 )
 
 
