@@ -7,6 +7,7 @@ Runs ``python -m kubeprop`` in a subprocess from the checkout's root (where
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,14 @@ NEEDS_EXAMPLES = pytest.mark.skipif(
 )
 
 
+def examples_only(tmp_path: Path) -> Path:
+    """A working directory holding a copy of examples/plugins and nothing else: run from the
+    checkout itself, ``python -m kubeprop`` would import the source folder ``kubeprop/``
+    instead of the installed package (as tox installs it)."""
+    shutil.copytree(REPO / "examples" / "plugins", tmp_path / "examples" / "plugins")
+    return tmp_path
+
+
 def kubeprop(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "kubeprop", *argv],
@@ -31,7 +40,7 @@ def kubeprop(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @NEEDS_EXAMPLES
-def test_conform_runs_the_scheduler_component_suite_on_the_example_scheduler_plug_in():
+def test_conform_runs_the_scheduler_component_suite_on_the_example_scheduler_plug_in(tmp_path):
     result = kubeprop(
         "conform",
         "--sut",
@@ -42,7 +51,7 @@ def test_conform_runs_the_scheduler_component_suite_on_the_example_scheduler_plu
         "-p",
         "no:randomly",
         "-q",
-        cwd=REPO,
+        cwd=examples_only(tmp_path),
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     summary = result.stdout.strip().splitlines()[-1]

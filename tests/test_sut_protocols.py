@@ -8,6 +8,7 @@ from the folder it runs in.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -452,7 +453,9 @@ def test_a_component_of_another_role_is_unsupported_with_the_reason(plugin_modul
 
 
 @NEEDS_EXAMPLES
-def test_checks_a_plug_in_cannot_take_are_skipped_with_the_reason():
+def test_checks_a_plug_in_cannot_take_are_skipped_with_the_reason(tmp_path):
+    # Not from the checkout: there ``kubeprop/`` would shadow the installed package.
+    shutil.copytree(EXAMPLES, tmp_path / "examples" / "plugins")
     result = subprocess.run(
         [
             sys.executable,
@@ -473,7 +476,7 @@ def test_checks_a_plug_in_cannot_take_are_skipped_with_the_reason():
             "--sut",
             STORE,
         ],
-        cwd=REPO,
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
