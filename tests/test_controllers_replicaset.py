@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +18,12 @@ from kubeprop.reference.controllers.replicaset import (
     related_ranks,
     slow_start_batches,
 )
-from kubeprop.spec.invariants.replicaset import deletion_compare, node_ranks
+from kubeprop.spec.invariants.replicaset import (
+    deletion_compare,
+    deletion_order,
+    deletion_rank,
+    node_ranks,
+)
 
 
 def run(replicas: int, **settings_) -> tuple:
@@ -227,3 +233,65 @@ def test_the_reference_order_agrees_with_the_order_the_spec_states(pods, now):
             reference = deletion_key_compare(a, b, ranks, float(now))
             spec = deletion_compare(a, b, ranks, float(now))
             assert (reference > 0) - (reference < 0) == (spec > 0) - (spec < 0)
+
+
+def deleted_first(pods, count, now):
+    """The names of the ``count`` pods the reference deletes first, sorting ``pods`` as given."""
+    ranks = related_ranks(pods, pods)
+    order = sorted(
+        pods, key=functools.cmp_to_key(lambda a, b: deletion_key_compare(a, b, ranks, now))
+    )
+    return [p["metadata"]["name"] for p in order[:count]]
+
+
+# Three ready pods on one node: "same" and "twin" became ready at the same instant, "near" a
+# second later, in the same logarithmic bucket (now = 100 s). Upstream's Less goes on to the
+# restart count for the first pair and breaks the other two ties by uid.
+CYCLE = [
+    pod("same", node="n", ready_at=60, restarts=0, uid="uid-1"),
+    pod("twin", node="n", ready_at=60, restarts=3, uid="uid-3"),
+    pod("near", node="n", ready_at=61, restarts=0, uid="uid-2"),
+]
+
+
+def test_upstreams_deletion_comparison_is_not_transitive():
+    ranks = related_ranks(CYCLE, CYCLE)
+    same, twin, near = CYCLE
+    assert deletion_key_compare(twin, same, ranks, 100.0) < 0  # more restarts first
+    assert deletion_key_compare(same, near, ranks, 100.0) < 0  # uid-1 < uid-2
+    assert deletion_key_compare(near, twin, ranks, 100.0) < 0  # uid-2 < uid-3
+    # So which pod goes first depends on the order the sort sees them in.
+    firsts = {deleted_first(list(p), 1, 100.0)[0] for p in itertools.permutations(CYCLE)}
+    assert len(firsts) > 1
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_the_deletion_order_invariant_holds_whatever_order_the_sort_saw(order):
+    pods = [CYCLE[i] for i in order]
+    for count in (1, 2):
+        assert deletion_order(pods, deleted_first(pods, count, 100.0), 100.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pods=pods_strategy, now=st.integers(101, 4000), data=st.data())
+def test_any_input_order_of_the_reference_sort_keeps_the_deletion_order(pods, now, data):
+    shuffled = data.draw(st.permutations(pods))
+    count = data.draw(st.integers(0, len(pods)))
+    assert deletion_order(shuffled, deleted_first(shuffled, count, float(now)), float(now))
+
+
+@settings(max_examples=100, deadline=None)
+@given(pods=pods_strategy, now=st.integers(101, 4000))
+def test_the_invariants_key_agrees_with_upstreams_comparison_where_it_orders(pods, now):
+    ranks = node_ranks(pods, pods)
+    for a in pods:
+        for b in pods:
+            ka, kb = deletion_rank(a, ranks, float(now)), deletion_rank(b, ranks, float(now))
+            if ka < kb:
+                assert deletion_compare(a, b, ranks, float(now)) < 0
+
+
+def test_deleting_the_oldest_ready_pod_first_breaks_the_deletion_order():
+    pods = [pod("old", node="n", ready_at=0), pod("new", node="n", ready_at=50)]
+    assert not deletion_order(pods, ["old"], 64.0)
+    assert deletion_order(pods, ["new"], 64.0)

@@ -181,6 +181,36 @@ def deletion_compare(a: Manifest, b: Manifest, ranks: Mapping[str, int], now: fl
     return 0
 
 
+def deletion_rank(pod: Manifest, ranks: Mapping[str, int], now: float) -> tuple:
+    """The part of ``deletion_compare`` that any sort by it keeps: a key whose order every
+    sorted result respects, whatever the input order and the sort algorithm.
+
+    Upstream's comparison is not transitive: within one logarithmic bucket it breaks a tie
+    by uid when the raw times differ but goes on to the next key when they are equal (A = B
+    by time, then B < C and C < A by uid). A sort by it may put any of such pods first, so
+    the key stops at the bucket: for ready pods, the Ready time's bucket (a missing time
+    first); for the others, more restarts first, then the creation bucket. Pods with equal
+    keys may go in either order. It agrees with ``deletion_compare`` on every pair whose
+    keys differ, and a partition or merge sort by a comparison that agrees with a key on
+    such pairs leaves no pair of its output in the wrong order by that key."""
+    first = (
+        bool((pod.get("spec") or {}).get("nodeName")),
+        _PHASES.get(phase(pod), 3),
+        is_ready(pod),
+        _cost(pod),
+        -ranks.get(str(meta(pod).get("uid")), 0),
+    )
+    if is_ready(pod):
+        return (*first, _age_bucket(ready_since(pod), now))
+    created = seconds(meta(pod).get("creationTimestamp"))
+    return (*first, -_restarts(pod), _age_bucket(created, now))
+
+
+def _age_bucket(instant: float | None, now: float) -> float:
+    """Newer first; a missing time before any (upstream's afterOrZero)."""
+    return -math.inf if instant is None else _bucket(instant, now)
+
+
 def node_ranks(pods: Iterable[Manifest], related: Iterable[Manifest]) -> dict[str, int]:
     """uid -> active related pods on the same node."""
     on_node: dict[str, int] = {}
@@ -285,7 +315,8 @@ def ownership(replicasets: Sequence[Manifest], pods: Sequence[Manifest]) -> Outc
         "deletion preference order: unassigned before assigned; Pending before Unknown before "
         "Running; not ready before ready; lower pod-deletion-cost first; more related pods on "
         "the same node first; more recently ready first; more restarts first; newer first "
-        "(times compared in logarithmic buckets, ties broken by uid)."
+        "(times compared in logarithmic buckets; pods in one bucket may go in either order, "
+        "since upstream's uid tie-break there is not transitive)."
     ),
     source=CONTROLLER_UTILS,
 )
@@ -301,11 +332,11 @@ def deletion_order(
     if not gone:
         return holds_if([], checked=0)
     ranks = node_ranks(before, related if related is not None else before)
-    compare = functools.partial(deletion_compare, ranks=ranks, now=now)
+    rank = functools.partial(deletion_rank, ranks=ranks, now=now)
     bad = []
     for victim in (pod for pod in before if name_of(pod) in gone):
         for kept in (pod for pod in before if name_of(pod) not in gone):
-            if compare(kept, victim) < 0:
+            if rank(kept) < rank(victim):
                 bad.append(f"deleted {name_of(victim)} but kept {name_of(kept)}, which goes first")
     return holds_if(bad)
 
