@@ -12,6 +12,12 @@ saved during the run (``report.save_history``, on the controller or on any
 xdist worker) are in DIR/histories/, which is emptied of an earlier run's
 histories when the run starts. Without the option, the per-invariant table is
 still printed when the run checked any invariant. The exit status stays pytest's.
+
+Against any SUT but ``reference``, a suite test that does not ask for the ``sut``
+fixture (directly or through ``store_factory``, ``apiserver_factory``,
+``cluster_components``, ...) is skipped with the reason: it checks kubeprop's own
+model, and its invariants must not be reported as passed by a SUT that took no
+part in them.
 """
 
 from __future__ import annotations
@@ -169,10 +175,22 @@ def cluster_components(sut: adapters.Adapter) -> dict:
     return sut.components()
 
 
+def in_suite(item: pytest.Item) -> bool:
+    """Is ``item`` a test of the conformance suite (kubeprop.conformance.suites)?"""
+    folder = Path(str(item.path)).parent
+    return folder.name == "suites" and folder.parent.name == "conformance"
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    sut = item.session.config._kubeprop_sut()
     needed = [c for mark in item.iter_markers("kubeprop_requires") for c in mark.args]
     if needed:
-        require(item.session.config._kubeprop_sut(), *needed)
+        require(sut, *needed)
+    # A suite test that never asks for the SUT checks kubeprop's own model (its objects
+    # library, its reference scheduler, a private etcd): against any other SUT it would
+    # report invariants as passed that the SUT never took part in.
+    if sut.name != "reference" and in_suite(item) and "sut" not in item.fixturenames:
+        pytest.skip(f"checks kubeprop's reference model only: SUT {sut.name!r} takes no part")
 
 
 @attrs.define(eq=False)

@@ -55,7 +55,9 @@ def test_conform_runs_the_scheduler_component_suite_on_the_example_scheduler_plu
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     summary = result.stdout.strip().splitlines()[-1]
-    assert re.match(r"\d+ passed, \d+ deselected in ", summary), summary  # none skipped
+    # The plug-in's suite passes; the reference scheduler's preemption test (-k matches it
+    # too) never asks for the SUT, so it is skipped rather than counted as the plug-in's.
+    assert re.match(r"1 passed, 1 skipped, \d+ deselected in ", summary), summary
     table = result.stdout.split("kubeprop invariants", 1)[1]
     bind = next(line for line in table.splitlines() if line.startswith("SCHEDULER-BIND-FEASIBLE"))
     checked, non_vacuous, failed = (int(word) for word in bind.split()[1:4])

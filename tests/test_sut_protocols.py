@@ -540,3 +540,42 @@ def test_the_reconcilers_client_speaks_manifests_and_raises_api_errors():
     client.delete("pods", "default", "nope")  # not there: nothing to do, no error
     loop.run_for(2.5)
     assert client.now().isoformat() == "2026-01-01T00:00:02.500000+00:00"
+
+
+@NEEDS_EXAMPLES
+@pytest.mark.parametrize("sut", ["reference", STORE])
+def test_a_suite_test_that_never_asks_for_the_sut_runs_only_on_the_reference(tmp_path, sut):
+    """The objects suite checks kubeprop's own library: against a plug-in it is skipped, so
+    its invariants are not reported as passed by a SUT that took no part in them."""
+    shutil.copytree(EXAMPLES, tmp_path / "examples" / "plugins")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kubeprop",
+            "conform",
+            "--sut",
+            sut,
+            "--",
+            "-p",
+            "no:randomly",
+            "-q",
+            "-rs",
+            "-k",
+            "round_trips_through_load_and_dump",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:] + result.stderr[-2000:]
+    # The table is printed only when the run checked some invariant.
+    rows = [line.split() for line in out.splitlines() if line.startswith("OBJECTS-ROUNDTRIP ")]
+    checked = int(rows[0][1]) if rows else 0
+    if sut == "reference":
+        assert "1 passed" in out and checked > 0, out[-3000:]
+    else:
+        assert "1 skipped" in out and checked == 0, out[-3000:]
+        assert f"checks kubeprop's reference model only: SUT '{sut}' takes no part" in out

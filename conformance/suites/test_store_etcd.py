@@ -1,7 +1,9 @@
 """A real etcd against the reference store: the same requests, the same answers; and durability.
 
 Contract: these tests start their own etcd (``kubeprop.conformance.etcd_server``;
-skipped, with the install command, when etcd is absent) and check two things:
+skipped, with the install command, when etcd is absent) and check two things
+(against any SUT but the reference, only the differential one runs, on the SUT's
+own store: the others check kubeprop's model against etcd):
 
 - Differential: Hypothesis draws sequences of requests (puts, deletes, ranges at
   past, current, compacted and future revisions, txns, compactions, watches from
@@ -33,6 +35,7 @@ from hypothesis import strategies as st
 from kubeprop.conformance import profiles
 from kubeprop.conformance.adapters.etcd import EtcdStore, StoreFactory
 from kubeprop.conformance.etcd_server import EtcdProcess, etcd_fixture
+from kubeprop.conformance.plugin import require
 from kubeprop.conformance.strategies import store as strategies
 from kubeprop.reference.store import Store
 from kubeprop.spec import etcd
@@ -138,16 +141,32 @@ def _stream(responses: list[etcd.WatchResponse], compact_revision: int) -> tuple
 def _differences(got: list, want: list) -> str:
     for index, (a, b) in enumerate(zip(got, want)):
         if a != b:
-            return f"answer #{index}: etcd {a!r}\n            reference {b!r}"
-    return f"{len(got)} answers from etcd, {len(want)} from the reference"
+            return f"answer #{index}: the store {a!r}\n             the reference {b!r}"
+    return f"{len(got)} answers from the store, {len(want)} from the reference"
 
 
 # ---- the tests -------------------------------------------------------------------------------
 
 
-def test_real_etcd_answers_every_request_as_the_reference_store_does(etcd_server):
+@pytest.fixture
+def compared(sut, request):
+    """The factory of the stores compared with the reference: the SUT's, when the SUT gives a
+    store of its own; a real etcd this module starts, when the SUT is the reference."""
+    if sut.name != "reference":
+        require(sut, "store")
+        yield sut.store_factory()
+        return
+    factory = StoreFactory(request.getfixturevalue("etcd_server").url)
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+def test_the_store_answers_every_request_as_the_reference_store_does(compared):
+    """A real etcd (or the SUT's store) and the reference store: the same answers."""
     examples, longest = DIFFERENTIAL[profiles.CURRENT[0]]
-    factory = StoreFactory(etcd_server.url)
+    factory = compared
 
     @settings(
         max_examples=examples,
@@ -162,12 +181,9 @@ def test_real_etcd_answers_every_request_as_the_reference_store_does(etcd_server
         want, want_streams = run(Store(), sequence)
         assert got == want, _differences(got, want)
         for index, (a, b) in enumerate(zip(got_streams, want_streams)):
-            assert a == b, f"watch #{index}: etcd delivered {a!r}\n    the reference {b!r}"
+            assert a == b, f"watch #{index}: the store delivered {a!r}\n    the reference {b!r}"
 
-    try:
-        same_answers()
-    finally:
-        factory.close()
+    same_answers()
 
 
 @pytest.mark.parametrize(
