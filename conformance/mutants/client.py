@@ -181,7 +181,7 @@ MUTANTS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
     ),
     "forgets-what-is-processed": (
         {"queue_factory": ForgetsWhatIsProcessed},
-        frozenset({"CLIENT-WORKQUEUE-EXCLUSIVE"}),
+        frozenset({"CLIENT-WORKQUEUE-EXCLUSIVE", "CLIENT-WORKQUEUE-DEDUP"}),
     ),
     "queues-duplicates": (
         {"queue_factory": QueuesDuplicates},

@@ -27,6 +27,7 @@ Contract:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -147,20 +148,34 @@ def _inter_pod_affinity(entry: Mutant, cfg: settings, _: _Record) -> None:
     _machine(make_machine(InterPodAffinitySUT(**entry.factory)), cfg)
 
 
+def _placements(
+    cfg: settings,
+    record: _Record,
+    clusters: st.SearchStrategy[tuple],
+    place: Callable[..., object],
+    *,
+    pods_at: int = 1,
+) -> None:
+    """Search generated clusters, each with a seed, for one that ``place`` finds placed wrongly.
+
+    A drawn cluster is the tuple of ``place``'s arguments before the seed; the pods it
+    schedules one by one (a step each) are ``cluster[pods_at]``."""
+
+    @cfg
+    @given(cluster=clusters, seed=st.integers(0, 3))
+    def search(cluster, seed):
+        record.steps = len(cluster[pods_at])
+        place(*cluster, seed)
+
+    search()
+
+
 def _scheduler_cycle(entry: Mutant, cfg: settings, record: _Record) -> None:
     from kubeprop.conformance.strategies import scheduler as strategies
     from kubeprop.conformance.suites.test_scheduler import SchedulerSUT, place_one_by_one
 
     sut = SchedulerSUT(**entry.factory)
-
-    @cfg
-    @given(cluster=strategies.clusters(), seed=st.integers(0, 3))
-    def search(cluster, seed):
-        nodes, pods = cluster
-        record.steps = len(pods)
-        place_one_by_one(sut, nodes, pods, seed)
-
-    search()
+    _placements(cfg, record, strategies.clusters(), functools.partial(place_one_by_one, sut))
 
 
 def _scheduler_normalize(entry: Mutant, cfg: settings, record: _Record) -> None:
@@ -179,60 +194,28 @@ def _scheduler_normalize(entry: Mutant, cfg: settings, record: _Record) -> None:
 
 
 def _node_ports(entry: Mutant, cfg: settings, record: _Record) -> None:
-    from kubeprop.conformance.suites.test_scheduler_node_ports import (
-        NodePortsSUT,
-        place_with_host_ports,
-        port_clusters,
-    )
+    from kubeprop.conformance.suites import test_scheduler_node_ports as suite
 
-    sut = NodePortsSUT(plugin=entry.factory)
-
-    @cfg
-    @given(cluster=port_clusters(), seed=st.integers(0, 3))
-    def search(cluster, seed):
-        nodes, pods = cluster
-        record.steps = len(pods)
-        place_with_host_ports(sut, nodes, pods, seed)
-
-    search()
+    sut = suite.NodePortsSUT(plugin=entry.factory)
+    place = functools.partial(suite.place_with_host_ports, sut)
+    _placements(cfg, record, suite.port_clusters(), place)
 
 
 def _topology_spread(entry: Mutant, cfg: settings, record: _Record) -> None:
-    from kubeprop.conformance.suites.test_scheduler_pod_topology_spread import (
-        SpreadSUT,
-        place_with_spread,
-        spread_clusters,
-    )
+    from kubeprop.conformance.suites import test_scheduler_pod_topology_spread as suite
 
-    sut = SpreadSUT(plugin=entry.factory)
-
-    @cfg
-    @given(cluster=spread_clusters(), seed=st.integers(0, 3))
-    def search(cluster, seed):
-        nodes, existing, pods, workloads = cluster
-        record.steps = len(pods)
-        place_with_spread(sut, nodes, existing, pods, workloads, seed)
-
-    search()
+    sut = suite.SpreadSUT(plugin=entry.factory)
+    place = functools.partial(suite.place_with_spread, sut)
+    # (nodes, existing pods, incoming pods, workloads): the incoming ones are placed.
+    _placements(cfg, record, suite.spread_clusters(), place, pods_at=2)
 
 
 def _preemption(entry: Mutant, cfg: settings, record: _Record) -> None:
-    from kubeprop.conformance.suites.test_scheduler_preemption import (
-        PreemptionSUT,
-        place_with_preemption,
-        preemption_clusters,
-    )
+    from kubeprop.conformance.suites import test_scheduler_preemption as suite
 
-    sut = PreemptionSUT(plugin=entry.factory)
-
-    @cfg
-    @given(cluster=preemption_clusters(), seed=st.integers(0, 3))
-    def search(cluster, seed):
-        nodes, pods = cluster
-        record.steps = len(pods)
-        place_with_preemption(sut, nodes, pods, seed)
-
-    search()
+    sut = suite.PreemptionSUT(plugin=entry.factory)
+    place = functools.partial(suite.place_with_preemption, sut)
+    _placements(cfg, record, suite.preemption_clusters(), place)
 
 
 def _preemption_component(entry: Mutant, cfg: settings, record: _Record) -> None:

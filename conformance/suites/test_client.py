@@ -2,10 +2,13 @@
 
 Rules are writes to an API server (create, update, delete of a few leases),
 faults (the server closes an informer's watch; the store is compacted, so a
-watch resumed later is answered 410 Expired), simulated time, the outcomes a
-reconciler returns, and direct calls on a work queue. Two informers (all
-leases; leases labelled app=web) watch the server through a recorder of their
-exchanges; the first feeds a Controller through a work queue.
+watch resumed later may be answered 410 Expired; a watch expires: node
+heartbeats move the revision on, the store is compacted and the watch is
+closed, so the informer is answered 410 Expired and must list again),
+simulated time, the outcomes a reconciler returns, and direct calls on a work
+queue. Two informers (all leases; leases labelled app=web) watch the server
+through a recorder of their exchanges; the first feeds a Controller through a
+work queue.
 
 After every step the safety and contract invariants ``CLIENT-*`` are checked on
 what was observed from outside: the states every object had in the store
@@ -20,15 +23,15 @@ the mutant suite runs the same rules against deliberately broken ones.
 Against a shared, live server (no ``store`` attribute, as ``--sut
 kube+http://...``) each example works in a namespace of its own
 (``fresh_namespace``), created at its start and deleted at its teardown; the
-``compact`` fault is left out (an HTTP SUT offers no store to compact), and
-the test of relisting after an expired watch, which needs compaction, is
-skipped with that reason. The reference server runs exactly the rules it
-always did.
+``compact`` and ``expire_watch`` faults are left out (an HTTP SUT offers no
+store to compact), and the test of relisting after an expired watch, which
+needs compaction, is skipped with that reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -61,6 +64,11 @@ APPS = ("web", "db")
 SELECTORS = ("", "app=web")
 OUTCOMES = ("success", "error", "requeue", "requeue_after")
 SETTLE_SECONDS = 1.0
+# Where kubelets renew their node Leases (a write every 10 s per node): writes no informer
+# here watches, which move the store's revision on all the same, as every write does.
+# https://kubernetes.io/docs/concepts/architecture/leases/#node-heart-beats
+HEARTBEAT_NAMESPACE, HEARTBEAT_NODE = "kube-node-lease", "node-1"
+HEARTBEAT_EPOCH, HEARTBEAT_SECONDS = datetime(2026, 1, 1), 10
 # Examples and steps against a live server: every request is a network round trip.
 LIVE_EXAMPLES, LIVE_STEPS = 6, 25
 
@@ -209,6 +217,7 @@ def make_machine(
             self.notifications: dict[str, list[tuple[str, str, str, str]]] = {}
             self.queue = RecordingQueue(queue_factory(self.loop), self.loop)
             self.raw = RecordingQueue(queue_factory(self.loop), self.loop)
+            self.heartbeats = 0  # node Lease renewals made by expire_watch (its renewTime)
             self.held: list[str] = []  # keys got from the raw queue and not yet done
             self.plan: dict[str, tuple[str, float]] = {}  # key -> planned outcome
             self.steps: list[ReconcileStep] = []  # every reconcile, in order
@@ -280,6 +289,30 @@ def make_machine(
                 state = resource_version(manifest) if _visible(selector, app) else ""
                 self.stored[selector].setdefault(key, []).append(state)
 
+        def _heartbeat(self) -> None:
+            """A kubelet renews its node Lease: a write the informers here do not see."""
+            self.heartbeats += 1
+            renew = HEARTBEAT_EPOCH + timedelta(seconds=HEARTBEAT_SECONDS * self.heartbeats)
+            body = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": HEARTBEAT_NODE, "namespace": HEARTBEAT_NAMESPACE},
+                "spec": {
+                    "holderIdentity": HEARTBEAT_NODE,
+                    "renewTime": renew.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                },
+            }
+            where = {"namespace": HEARTBEAT_NAMESPACE}
+            current = self.server.request("get", "leases", name=HEARTBEAT_NODE, **where)
+            if current.code == 200:
+                body["metadata"] = current.body["metadata"]
+                answer = self.server.request(
+                    "update", "leases", name=HEARTBEAT_NODE, body=body, **where
+                )
+            else:
+                answer = self.server.request("create", "leases", body=body, **where)
+            assert answer.ok, f"the node Lease was not renewed: {answer.body}"
+
         # ---------------------------------------------------------------- writes
 
         @rule(
@@ -332,6 +365,23 @@ def make_machine(
             store = self.server.store
             if store.revision > store.compact_revision:
                 store.compact(store.revision)
+
+        @precondition(lambda self: not self.live)  # LIVE_OMISSIONS["compaction"]
+        @rule(selector=st.sampled_from(SELECTORS))
+        def expire_watch(self, selector: str) -> None:
+            """The informer's watch ends after the history it would resume from was compacted.
+
+            Two node heartbeats move the revision past anything the informer has seen, the
+            store keeps only the current revision, and the watch ends: resumed from the
+            informer's last resourceVersion it is answered 410 Expired ("too old resource
+            version"), so the informer must list again (CLIENT-INFORMER-RELIST). This is how
+            a quiet informer meets 410 in a cluster: other writes advance the one global
+            revision, etcd's history is compacted, and its watch times out."""
+            self._heartbeat()
+            self._heartbeat()
+            store = self.server.store
+            store.compact(store.revision)
+            self.close_watch(selector)
 
         @rule(selector=st.sampled_from(SELECTORS))
         def close_watch(self, selector: str) -> None:
@@ -467,3 +517,23 @@ def test_an_informer_relists_after_its_watch_expires(apiserver_factory) -> None:
     cached = {key_of(item): item for item in informer.lister().list()}
     check("CLIENT-INFORMER-CONVERGES", cached, list_items(answer.body))
     assert seen == [("add", "default/a"), ("delete", "default/a"), ("add", "default/b")]
+
+
+@pytest.mark.parametrize("selector", SELECTORS)
+def test_the_expire_watch_fault_makes_a_caught_up_informer_relist(
+    apiserver_factory, selector: str
+) -> None:
+    if is_live(apiserver_factory()):
+        pytest.skip(f"needs compaction: {LIVE_OMISSIONS['compaction']}")
+    machine = make_machine(apiserver_factory)()
+    machine.create("a", "web")
+    machine.step(1.0)  # both informers have seen everything there is
+    requests = len(machine.recorders[selector].exchanges)
+    machine.expire_watch(selector)
+    machine.step(1.0)
+    exchanges = machine.recorders[selector].exchanges[requests:]
+    expired = exchanges.index(("event", "ERROR", 410))
+    requested = [exchange for exchange in exchanges[expired:] if exchange[0] != "event"]
+    assert requested[:1] == [("list", 200)]
+    assert not check("CLIENT-INFORMER-RELIST", machine.recorders[selector].exchanges).vacuous
+    machine.teardown()
