@@ -317,6 +317,11 @@ class Reconciler(Protocol):
       the controller ownerReference naming the primary's kind), and, for an
       owned-kind object without a controller, for every primary object of its
       namespace (it may adopt it). Deletions are seen as the object being gone.
+    - An optional ``watches`` mapping {resource: map function} names resources
+      it reads but does not own: for a changed object of one (its old and new
+      state) the shell reconciles every (namespace, name) key the function
+      returns (controller-runtime's EnqueueRequestsFromMapFunc; a node
+      controller maps a pod to ``(None, spec.nodeName)``).
     - A request carries only the key, never the event: ``reconcile`` reads the
       current state through ``client`` and makes the world match the primary
       object's spec, then writes its status. It may be called any number of
@@ -328,7 +333,8 @@ class Reconciler(Protocol):
     - It must not block, sleep or read the wall clock (``client.now()``).
     An optional ``role`` attribute names the cluster role it replaces
     (``replicaset``, ``deployment``, ...); by default the role follows
-    ``resource`` ("replicasets" -> replicaset, "deployments" -> deployment).
+    ``resource`` ("replicasets" -> replicaset, "deployments" -> deployment,
+    "nodes" -> nodelifecycle).
     """
 
     resource: str

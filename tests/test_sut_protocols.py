@@ -30,6 +30,7 @@ EXAMPLES = REPO / "examples" / "plugins"
 SCHEDULER = "python:examples.plugins.scheduler:LeastAllocated"
 REPLICASET = "python:examples.plugins.replicaset:ReplicaSetReconciler"
 DEPLOYMENT = "python:examples.plugins.deployment:DeploymentReconciler"
+NODELIFECYCLE = "python:examples.plugins.nodelifecycle:NodeLifecycleReconciler"
 STORE = "python:examples.plugins.store:MemoryStore"
 APISERVER = "python:examples.plugins.apiserver:AuditedApiServer"
 NEEDS_EXAMPLES = pytest.mark.skipif(
@@ -75,6 +76,7 @@ def test_reference_resolves_to_the_reference_adapter_with_every_simulated_capabi
         (SCHEDULER, "scheduler", "scheduler"),
         (REPLICASET, "controller", "replicaset"),
         (DEPLOYMENT, "controller", "deployment"),
+        (NODELIFECYCLE, "controller", "nodelifecycle"),
         (STORE, "store", None),
         (APISERVER, "apiserver", None),
     ],
@@ -225,11 +227,12 @@ def test_a_controller_of_an_unknown_resource_must_name_its_role(plugin_module):
 
 @NEEDS_EXAMPLES
 def test_every_example_satisfies_its_protocol(in_checkout):
-    from examples.plugins import apiserver, deployment, replicaset, scheduler, store
+    from examples.plugins import apiserver, deployment, nodelifecycle, replicaset, scheduler, store
 
     assert isinstance(scheduler.LeastAllocated(), contracts.SchedulerPlugin)
     assert isinstance(replicaset.ReplicaSetReconciler(), contracts.Reconciler)
     assert isinstance(deployment.DeploymentReconciler(), contracts.Reconciler)
+    assert isinstance(nodelifecycle.NodeLifecycleReconciler(), contracts.Reconciler)
     assert isinstance(store.MemoryStore(), contracts.Store)
     assert not isinstance(store.MemoryStore(), contracts.SchedulerPlugin)
     assert isinstance(apiserver.AuditedApiServer(), contracts.ApiServer)
@@ -334,7 +337,7 @@ def test_the_example_scheduler_places_pods_as_the_contract_says(
 
 
 @NEEDS_EXAMPLES
-@pytest.mark.parametrize("sut", [SCHEDULER, REPLICASET, DEPLOYMENT])
+@pytest.mark.parametrize("sut", [SCHEDULER, REPLICASET, DEPLOYMENT, NODELIFECYCLE])
 def test_a_cluster_with_an_example_component_runs_a_deployment(in_checkout, sut):
     adapter = adapters.resolve(sut)
     cluster = Cluster.create(3, components=adapter.components())

@@ -22,6 +22,17 @@ Contract:
   ``ReconcilerShell``), spliced into the reference cluster (capabilities
   cluster, advance-time, compact, crash-node, partition: the cluster is
   simulated, so every fault and time step is available).
+- The ``ReconcilerShell`` reconciles the key of a primary object when it
+  changes; of the primary its controller ownerReference names when an object of
+  ``owns`` changes (``name`` alone for a cluster-scoped primary such as a Node),
+  or of every primary of the namespace for an owned object without one; and,
+  for each resource of the reconciler's optional ``watches`` mapping
+  {resource: map function}, of every (namespace, name) key its map function
+  returns for a changed object of that resource, old and new state
+  (controller-runtime's ``EnqueueRequestsFromMapFunc``: a node controller maps a
+  pod to ``(None, spec.nodeName)``). A map function that raises is an error kept
+  in ``errors``; nothing is enqueued for it. The seconds ``reconcile`` returns
+  are its timer: the key is reconciled again after them (or sooner, on a change).
 - ``component_paths()`` names the shell as
   ``kubeprop.conformance.adapters.python:MODULE:ATTR``; this module resolves
   such an attribute (``__getattr__``), so a saved cluster history that names it
@@ -31,6 +42,7 @@ Contract:
 from __future__ import annotations
 
 import datetime
+import functools
 import importlib
 import os
 import sys
@@ -41,6 +53,7 @@ import attrs
 
 from kubeprop.conformance.adapters.base import Adapter, Unsupported
 from kubeprop.reference.client import Controller, Informers, Result, WorkQueue, key_of, split_key
+from kubeprop.reference.client.reconcile import KEPT_ERRORS
 from kubeprop.reference.scheduler import Scheduler
 from kubeprop.reference.scheduler.framework import Code, ScheduleResult, Status
 from kubeprop.spec import contracts
@@ -317,10 +330,18 @@ class ReconcilerShell:
 
     @property
     def primary_kind(self) -> str | None:
+        found = self._primary_resource()
+        return found.kind if found is not None else None
+
+    @property
+    def primary_namespaced(self) -> bool:
+        found = self._primary_resource()
+        return found.namespaced if found is not None else True
+
+    def _primary_resource(self):
         from kubeprop.reference.apiserver.resources import lookup
 
-        found = lookup(self.reconciler.resource)
-        return found.kind if found is not None else None
+        return lookup(self.reconciler.resource)
 
     def start(self) -> None:
         self._client = ManifestClient(self.connection, self.recorder, self.loop)
@@ -331,6 +352,12 @@ class ReconcilerShell:
         for resource in tuple(getattr(self.reconciler, "owns", ()) or ()):
             informer = self._informers.informer(resource)
             informer.add_handler(self._owned, self._owned_changed, self._owned)
+        for resource, to_keys in sorted(
+            dict(getattr(self.reconciler, "watches", {}) or {}).items()
+        ):
+            informer = self._informers.informer(resource)
+            mapped = functools.partial(self._watched, resource, to_keys)
+            informer.add_handler(mapped, lambda old, new, m=mapped: (m(old), m(new)), mapped)
         self._informers.start()
 
     def stop(self) -> None:
@@ -356,9 +383,29 @@ class ReconcilerShell:
             for primary in self._primary.lister().list(namespace):
                 self._enqueue(primary)
         elif ref.get("kind") == self.primary_kind:
-            key = f"{namespace}/{ref.get('name')}" if namespace else str(ref.get("name"))
-            if self._controller is not None and not self.stopped:
-                self._controller.queue.add(key)
+            scoped = namespace and self.primary_namespaced
+            self._add_key(f"{namespace}/{ref.get('name')}" if scoped else str(ref.get("name")))
+
+    def _add_key(self, key: str) -> None:
+        if self._controller is not None and not self.stopped:
+            self._controller.queue.add(key)
+
+    def _watched(self, resource: str, to_keys: Callable[[dict], Any], obj: dict) -> None:
+        """A changed object of a ``watches`` resource: reconcile the keys it maps to."""
+        try:
+            keys = [(namespace, name) for namespace, name in to_keys(obj) or ()]
+        except Exception as error:  # the plug-in's map function failed: kept, not raised
+            if self._controller is not None:
+                self._controller.errors.append(
+                    (
+                        f"{resource}/{key_of(obj)}",
+                        f"watches[{resource!r}] failed: {type(error).__name__}: {error}",
+                    )
+                )
+                del self._controller.errors[:-KEPT_ERRORS]
+            return
+        for namespace, name in keys:
+            self._add_key(f"{namespace}/{name}" if namespace else str(name))
 
     def _owned_changed(self, old: dict, new: dict) -> None:
         self._owned(old)

@@ -13,6 +13,11 @@ Every request of every component passes through a ``Tap`` that records, with
 its instant, each stored state of every node (its NoExecute taints) and each
 pod delete the taint eviction controller and the pod GC send. After every step
 the invariants of spec/nodelifecycle.md are evaluated through ``check``.
+
+The suite runs the SUT's node lifecycle, taint eviction and pod GC components
+where it has them (a ``--sut python:...`` Reconciler of nodes in its reference
+shell, the reference components beside it), the reference ones otherwise; a SUT
+with none of them skips it with the reason.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -32,6 +38,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from kubeprop.conformance.plugin import require
 from kubeprop.conformance.report import check
 from kubeprop.reference.apiserver import ApiServer
 from kubeprop.reference.client import Connection, EventRecorder
@@ -519,10 +526,16 @@ def make_machine(
 
 
 ReferenceNodeLifecycleMachine = make_machine()
+# The cluster roles this suite runs, with the make_machine argument each one's factory is.
+NODE_ROLES = {"nodelifecycle": "nlc", "tainteviction": "tec", "podgc": "podgc"}
 
 
-def test_the_reference_node_controllers_obey_every_node_lifecycle_invariant():
+def test_the_node_controllers_obey_every_node_lifecycle_invariant(sut):
+    require(sut, "cluster")
+    spliced = {NODE_ROLES[role]: f for role, f in sut.components().items() if role in NODE_ROLES}
+    if sut.name != "reference" and not spliced:
+        pytest.skip(f"SUT {sut.name!r} provides none of the {', '.join(NODE_ROLES)} components")
+    machine = make_machine(**spliced) if spliced else ReferenceNodeLifecycleMachine
     run_state_machine_as_test(
-        ReferenceNodeLifecycleMachine,
-        settings=settings(max_examples=25, stateful_step_count=30, deadline=None),
+        machine, settings=settings(max_examples=25, stateful_step_count=30, deadline=None)
     )
