@@ -18,7 +18,7 @@ from kubeprop.conformance.report import InvariantViolation, isolated
 from kubeprop.conformance.suites.test_nodelifecycle import make_machine
 from kubeprop.spec import invariants
 
-CAUGHT = mutant_hunt(40, shrink=False)
+CAUGHT = mutant_hunt(100, shrink=False)
 
 UNREACHABLE_5S = [
     {
@@ -46,6 +46,12 @@ HISTORIES: dict[str, list[tuple[str, dict]]] = {
     ],
     "never-unknown": [
         ("kubelet_stops", dict(index=0, then=60.0)),
+        ("advance", dict(seconds=30.0)),
+    ],
+    "skips-never-posted-nodes": [
+        ("register_node_without_kubelet", dict(index=2)),
+        ("advance", dict(seconds=30.0)),
+        ("advance", dict(seconds=30.0)),
         ("advance", dict(seconds=30.0)),
     ],
     "keeps-taints": [

@@ -344,7 +344,7 @@ def _nodelifecycle() -> list[Mutant]:
             factories,
             hunter="nodelifecycle-machine",
             catchers={loaded.BREAKS[name]},
-            budget=40,
+            budget=100,
             whole=True,
         )
         for name, factories in loaded.MUTANTS.items()

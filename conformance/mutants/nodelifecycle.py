@@ -58,6 +58,17 @@ class KeepsTaints(NodeLifecycleController):
         self._tainter(zone_key(node)).remove(node["metadata"]["name"])
 
 
+class WritesOnlyReadyChanges(NodeLifecycleController):
+    """The health pass writes a silent node only when its Ready status changes: a node whose
+    kubelet never posted (Ready absent, so "Unknown" either way) never gets its
+    NodeStatusNeverUpdated conditions."""
+
+    def try_update_node_health(self, node):
+        if not any(c.get("type") == "Ready" for c in node.get("status", {}).get("conditions", [])):
+            return "Unknown", "Unknown"
+        return super().try_update_node_health(node)
+
+
 class PodsStayReady(NodeLifecycleController):
     """MarkPodsNotReady is skipped: the pods of an unreachable node still look Ready."""
 
@@ -99,6 +110,7 @@ MUTANTS: dict[str, tuple[Callable, Callable, Callable, Callable]] = {
     "evicts-at-once": (NLC, EvictsAtOnce, GC, API),
     "impatient-monitor": (ImpatientMonitor, TEC, GC, API),
     "never-unknown": (NeverUnknown, TEC, GC, API),
+    "skips-never-posted-nodes": (WritesOnlyReadyChanges, TEC, GC, API),
     "keeps-taints": (KeepsTaints, TEC, GC, API),
     "pods-stay-ready": (PodsStayReady, TEC, GC, API),
     "no-quarantine": (NLC, TEC, NoQuarantine, API),
@@ -111,6 +123,7 @@ BREAKS: dict[str, str] = {
     "evicts-at-once": "NODELIFECYCLE-EVICT-NOT-EARLY",
     "impatient-monitor": "NODELIFECYCLE-UNKNOWN-NOT-EARLY",
     "never-unknown": "NODELIFECYCLE-UNKNOWN-IN-TIME",
+    "skips-never-posted-nodes": "NODELIFECYCLE-NEVER-UPDATED",
     "keeps-taints": "NODELIFECYCLE-READY-TAINTS",
     "pods-stay-ready": "NODELIFECYCLE-PODS-NOT-READY",
     "no-quarantine": "NODELIFECYCLE-PODGC-JUSTIFIED",

@@ -45,6 +45,7 @@ from kubeprop.reference.client import Connection, EventRecorder
 from kubeprop.reference.controllers.nodelifecycle import (
     NODE_MONITOR_GRACE_PERIOD,
     NODE_MONITOR_PERIOD,
+    NODE_STARTUP_GRACE_PERIOD,
     NodeLifecycleController,
     TaintEvictionController,
 )
@@ -178,6 +179,7 @@ class NodeLifecycleMachine(RuleBasedStateMachine):
         self.alive: dict[str, bool] = {}  # node name -> its kubelet renews and reports
         self.reporting: dict[str, bool] = {}  # node name -> the Ready status it reports
         self.renewals: dict[str, list[float]] = {}  # node name -> instants it showed life
+        self.never_posted: dict[str, float] = {}  # node name -> registered, no kubelet since
         self.renew_timers: dict[str, Any] = {}  # node name -> the next Lease renewal
         self.last_change = 0.0  # the last node added, deleted or reporting a new status
         self.disruption_exit = 0.0  # the last instant a node turned Ready while none was
@@ -323,6 +325,17 @@ class NodeLifecycleMachine(RuleBasedStateMachine):
         }
         if not self.kubelets[name].request("create", "nodes", body=body).ok:
             return
+        self._create_lease(name)
+        self.tap.absent_since.pop(name, None)
+        self.renewals[name] = [self.loop.now]
+        self.reporting[name] = True
+        self.last_change = self.loop.now
+        self._start_kubelet(name)
+        if before:
+            self.disruption_exit = self.loop.now
+
+    def _create_lease(self, name: str) -> None:
+        """The kubelet's Lease in kube-node-lease, renewed now."""
         lease = {
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
@@ -336,13 +349,27 @@ class NodeLifecycleMachine(RuleBasedStateMachine):
         self.kubelets[name].request(
             "update", "leases", namespace=LEASE_NAMESPACE, name=name, body=lease
         )
-        self.tap.absent_since.pop(name, None)
-        self.renewals[name] = [self.loop.now]
-        self.reporting[name] = True
-        self.last_change = self.loop.now
-        self._start_kubelet(name)
-        if before:
-            self.disruption_exit = self.loop.now
+
+    @rule(index=st.integers(0, 2))
+    def register_node_without_kubelet(self, index: int) -> None:
+        """A Node object appears whose kubelet never posts its status (registered by hand, or
+        its kubelet died at once): no conditions, no Lease."""
+        name = next((n for n in NODES[index:] + NODES[:index] if self._node(n) is None), None)
+        if name is None:
+            return
+        self.kubelets[name] = Connection(
+            self.tap.for_component(f"kubelet/{name}"), f"kubelet/{name}"
+        )
+        body = {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": name, "labels": {"topology.kubernetes.io/zone": ZONES[name]}},
+        }
+        if self.user.request("create", "nodes", body=body).ok:
+            self.tap.absent_since.pop(name, None)
+            self.alive[name] = False
+            self.never_posted[name] = self.loop.now
+            self.last_change = self.loop.now
 
     def _existing(self, index: int, alive: bool | None = None) -> str | None:
         names = [
@@ -361,6 +388,7 @@ class NodeLifecycleMachine(RuleBasedStateMachine):
         self.user.request("delete", "nodes", name=name)
         self.user.request("delete", "leases", namespace=LEASE_NAMESPACE, name=name)
         self.tap.absent_since[name] = self.loop.now
+        self.never_posted.pop(name, None)
         self.last_change = self.loop.now
 
     @rule(index=st.integers(0, 2), then=st.sampled_from((0.0, 30.0, 60.0)))
@@ -376,6 +404,9 @@ class NodeLifecycleMachine(RuleBasedStateMachine):
         name = self._existing(index, alive=False)
         if name is not None:
             self.reporting[name] = ready
+            if self.never_posted.pop(name, None) is not None:  # its first start: a Lease
+                self._create_lease(name)
+                self.renewals[name] = [self.loop.now]
             self._start_kubelet(name)
 
     @rule(index=st.integers(0, 2), ready=st.booleans())
@@ -460,6 +491,17 @@ class NodeLifecycleMachine(RuleBasedStateMachine):
         pods = self.server.list("pods").body["items"]
         for node in nodes:
             name = node["metadata"]["name"]
+            if name in self.never_posted:
+                check(
+                    "NODELIFECYCLE-NEVER-UPDATED",
+                    node,
+                    self.never_posted[name],
+                    now,
+                    NODE_STARTUP_GRACE_PERIOD,
+                    NODE_MONITOR_PERIOD,
+                    LATENCY,
+                )
+                continue
             if name not in self.renewals:
                 continue
             silent_since = max(self.renewals[name][-1], self.disruption_exit)

@@ -410,7 +410,10 @@ class NodeLifecycleController:
             return observed, observed
         self._set_unknown(node, created)
         current = ready_status(node)
-        if current == observed:
+        # Upstream compares the Ready condition as a whole with the one observed (for a node
+        # that never posted, a made-up Unknown one): the NodeStatusNeverUpdated conditions
+        # just added differ from it, so they are written although the status is the same.
+        if current == observed and ready is not None:
             return observed, current
         answer = self.connection.request(
             "update", "nodes", name=name, subresource="status", body=node

@@ -28,6 +28,10 @@ NODE_CONTROLLER = "https://kubernetes.io/docs/concepts/architecture/nodes/#node-
 TAINT_EVICTION = "https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/#taint-based-evictions"
 CONDITION_TAINTS = "https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/#taint-nodes-by-condition"
 POD_GC = "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-garbage-collection"
+NODE_LIFECYCLE_CODE = (
+    "https://github.com/kubernetes/kubernetes/blob/v1.35.0/pkg/controller/nodelifecycle/"
+    "node_lifecycle_controller.go"
+)
 KCM_FLAGS = (
     "https://kubernetes.io/docs/reference/command-line-tools-reference/kube-controller-manager/"
 )
@@ -209,6 +213,40 @@ def unknown_in_time(
             f"Ready Unknown with reason {ready.get('reason')!r}: {ready.get('message')!r}"
         )
     where = f"node {_name(node)} silent since {silent_since:g}s, now {now:g}s: "
+    return holds_if([where + p for p in problems])
+
+
+@invariant(
+    "NODELIFECYCLE-NEVER-UPDATED",
+    component="nodelifecycle",
+    kind="safety",
+    statement=(
+        "A node whose kubelet has never posted its status, registered more than "
+        "nodeStartupGracePeriod plus two nodeMonitorPeriods (and the watch latency) ago, has "
+        "Ready, MemoryPressure, DiskPressure and PIDPressure Unknown with reason "
+        "NodeStatusNeverUpdated and message 'Kubelet never posted node status.'."
+    ),
+    source=NODE_LIFECYCLE_CODE,
+)
+def never_updated(
+    node: Manifest, created: float, now: float, grace: float, period: float, latency: float
+) -> Outcome:
+    if now < created + grace + 2 * period + latency:
+        return holds_if([], checked=0)
+    problems = []
+    for kind in MONITORED_CONDITIONS:
+        found = condition(node, kind)
+        if found is None:
+            problems.append(f"{kind} is missing")
+        elif (
+            found.get("status") != "Unknown"
+            or found.get("reason") != "NodeStatusNeverUpdated"
+            or found.get("message") != "Kubelet never posted node status."
+        ):
+            problems.append(
+                f"{kind} is {found.get('status')} ({found.get('reason')}: {found.get('message')!r})"
+            )
+    where = f"node {_name(node)} registered at {created:g}s and never posted, now {now:g}s: "
     return holds_if([where + p for p in problems])
 
 
