@@ -9,10 +9,12 @@ from __future__ import annotations
 import copy
 import json
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kubeprop.conformance.mutants import apiserver as mutants
 from kubeprop.reference.apiserver import ApiServer
 from kubeprop.reference.apiserver.apply import (
     LAST_APPLIED,
@@ -21,6 +23,8 @@ from kubeprop.reference.apiserver.apply import (
     parse_fields_v1,
 )
 from kubeprop.reference.apiserver.patch import APPLY_PATCH, MERGE_PATCH
+from kubeprop.spec import invariants
+from kubeprop.spec.invariants.apiserver import Exchange
 
 DEPLOYMENT = {
     "apiVersion": "apps/v1",
@@ -497,3 +501,146 @@ def test_an_apply_of_any_shape_answers_with_a_status_never_an_internal_error(spe
             params={"contentType": APPLY_PATCH, "fieldManager": manager},
         )
         assert answer.code in (200, 201, 400, 409, 422), answer.body
+
+
+# -- the registered invariants (spec/invariants/apiserver.py) on hand-picked histories --------
+#
+# Each history is run against the reference, where every invariant holds, and against the
+# mutant that breaks one (conformance/mutants/apiserver.py), where that invariant fails.
+
+
+APPLY_IDS = ("APISERVER-APPLY-CONFLICT", "APISERVER-APPLY-OWNERSHIP", "APISERVER-APPLY-IDEMPOTENT")
+DEFAULTS = {("spec", "replicas"): 1}
+
+
+def _write(server, body, manager, content_type=APPLY_PATCH, **params):
+    """Send one write and judge it by every apply invariant: {id: Outcome}."""
+    before = server.get("deployments", "web", "default").body
+    before = before if before.get("kind") == "Deployment" else None
+    params = {"contentType": content_type, "fieldManager": manager, **params}
+    answer = server.request(
+        "patch", "deployments", namespace="default", name="web", body=body, params=params
+    )
+    after = server.get("deployments", "web", "default").body
+    exchange = Exchange(
+        "patch", "deployments", "default", "web", answer.code, answer.body, body, params=params
+    )
+    return {
+        "APISERVER-APPLY-CONFLICT": invariants.get("APISERVER-APPLY-CONFLICT")(
+            before, exchange, after
+        ),
+        "APISERVER-APPLY-OWNERSHIP": invariants.get("APISERVER-APPLY-OWNERSHIP")(
+            before, exchange, after, DEFAULTS
+        ),
+        "APISERVER-APPLY-IDEMPOTENT": invariants.get("APISERVER-APPLY-IDEMPOTENT")(
+            before, exchange, after
+        ),
+    }
+
+
+def _partial(**fields):
+    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}
+    if "labels" in fields:
+        body["metadata"]["labels"] = fields["labels"]
+    if "replicas" in fields:
+        body["spec"] = {"replicas": fields["replicas"]}
+    return body
+
+
+def _conflict_by_appliers(server):
+    yield _write(server, _partial(replicas=2), "alice")
+    yield _write(server, _partial(replicas=3), "bob")
+
+
+def _conflict_with_an_updater(server):
+    yield _write(server, _partial(replicas=2), "alice")
+    yield _write(server, {"spec": {"replicas": 3}}, "ops", MERGE_PATCH)
+    yield _write(server, _partial(replicas=2), "alice")
+
+
+def _a_label_dropped(server):
+    yield _write(server, _partial(labels={"tier": "x"}, replicas=2), "alice")
+    yield _write(server, _partial(replicas=2), "alice")
+
+
+def _an_update_takes_over(server):
+    yield _write(server, _partial(replicas=2), "alice")
+    yield _write(server, {"spec": {"replicas": 3}}, "ops", MERGE_PATCH)
+
+
+def _applied_twice(server):
+    yield _write(server, _partial(labels={"tier": "x"}), "alice")
+    yield _write(server, _partial(labels={"tier": "x"}), "alice")
+
+
+HISTORIES = {
+    "apply-always-forces": (_conflict_by_appliers, "APISERVER-APPLY-CONFLICT"),
+    "apply-conflict-still-writes": (_conflict_by_appliers, "APISERVER-APPLY-CONFLICT"),
+    "apply-ignores-update-managers": (_conflict_with_an_updater, "APISERVER-APPLY-CONFLICT"),
+    "apply-keeps-dropped-fields": (_a_label_dropped, "APISERVER-APPLY-OWNERSHIP"),
+    "update-shares-ownership": (_an_update_takes_over, "APISERVER-APPLY-OWNERSHIP"),
+    "apply-always-writes": (_applied_twice, "APISERVER-APPLY-IDEMPOTENT"),
+}
+
+
+def _judged(factory, history) -> dict[str, list]:
+    server = factory()
+    assert server.request("create", "deployments", namespace="default", body=config()).ok
+    outcomes: dict[str, list] = {id: [] for id in APPLY_IDS}
+    for step in history(server):
+        for id, outcome in step.items():
+            outcomes[id].append(outcome)
+    return outcomes
+
+
+@pytest.mark.parametrize("name", sorted(HISTORIES))
+def test_the_reference_keeps_every_apply_invariant_on_the_history_that_trips_a_mutant(name):
+    history, broken = HISTORIES[name]
+    outcomes = _judged(ApiServer, history)
+    assert all(all(outcomes[id]) for id in APPLY_IDS), outcomes
+    assert not all(o.vacuous for o in outcomes[broken]), f"{broken} judged nothing"
+
+
+@pytest.mark.parametrize("name", sorted(HISTORIES))
+def test_each_apply_mutant_breaks_its_invariant_on_its_hand_picked_history(name):
+    history, broken = HISTORIES[name]
+    factory, catchers = mutants.MUTANTS[name]
+    assert broken in catchers
+    outcomes = _judged(factory, history)
+    failed = [o.message for o in outcomes[broken] if not o]
+    assert failed, f"{name} kept {broken}: {outcomes[broken]}"
+
+
+def test_a_refused_apply_names_each_conflicting_field_and_its_owner_or_the_check_fails():
+    server = ApiServer()
+    assert server.request("create", "deployments", namespace="default", body=config()).ok
+    _write(server, _partial(replicas=2, labels={"tier": "x"}), "alice")
+    before = server.get("deployments", "web", "default").body
+    body = _partial(replicas=3, labels={"tier": "y"})
+    params = {"contentType": APPLY_PATCH, "fieldManager": "bob"}
+    answer = server.request(
+        "patch", "deployments", namespace="default", name="web", body=body, params=params
+    )
+    assert answer.code == 409
+    fields = sorted(cause["field"] for cause in answer.body["details"]["causes"])
+    assert fields == [".metadata.labels.tier", ".spec.replicas"]
+    judge = invariants.get("APISERVER-APPLY-CONFLICT")
+    exchange = Exchange(
+        "patch", "deployments", "default", "web", 409, answer.body, body, params=params
+    )
+    assert judge(before, exchange, before) and not judge(before, exchange, before).vacuous
+    one_cause = copy.deepcopy(answer.body)
+    one_cause["details"]["causes"] = one_cause["details"]["causes"][:1]
+    assert not judge(before, attrs.evolve(exchange, body=one_cause), before)
+    assert not judge(before, attrs.evolve(exchange, code=200, body=before), before)
+
+
+def test_an_apply_that_sets_nothing_leaves_no_managed_fields_entry(server):
+    # Upstream's TestApplyRemovesEmptyManagedFields (test/integration/apiserver/apply).
+    empty = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}
+    assert server.request("create", "deployments", namespace="default", body=config()).ok
+    assert apply(server, {**empty, "spec": {"replicas": 3}}).ok
+    answer = apply(server, empty)
+    assert answer.ok, answer.body
+    assert "managedFields" not in answer.body["metadata"]
+    assert answer.body["spec"]["replicas"] == 1  # released, so back at its default

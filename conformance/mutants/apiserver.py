@@ -14,6 +14,7 @@ import uuid
 
 import attrs
 
+from kubeprop.reference.apiserver import apply as field_manager
 from kubeprop.reference.apiserver import server as reference
 from kubeprop.reference.apiserver import watch as watches
 from kubeprop.reference.apiserver.server import ApiServer
@@ -327,6 +328,79 @@ class PreconditionOnStoreRevision(ApiServer):
         return super()._update(res, namespace, name, body, subresource, params)
 
 
+@attrs.define
+class ApplyAlwaysForces(ApiServer):
+    """Server-side apply takes every field it sets, as if force=true were always sent."""
+
+    def _apply(self, res, namespace, name, body, subresource, params):
+        return super()._apply(res, namespace, name, body, subresource, {**params, "force": "true"})
+
+
+@attrs.define
+class ApplyConflictStillWrites(ApiServer):
+    """An apply refused for conflicts has already stored its result (forced)."""
+
+    def _apply(self, res, namespace, name, body, subresource, params):
+        try:
+            return super()._apply(res, namespace, name, body, subresource, params)
+        except reference.StatusError as error:
+            if error.code != 409:
+                raise
+            super()._apply(res, namespace, name, body, subresource, {**params, "force": "true"})
+            raise
+
+
+@attrs.define
+class ApplyIgnoresUpdateManagers(ApiServer):
+    """Apply conflicts only with other appliers: fields an Update manager owns are taken silently."""
+
+    def _apply(self, res, namespace, name, body, subresource, params):
+        original = field_manager.apply
+
+        def appliers_only(live, applied, **options):
+            try:
+                return original(live, applied, **options)
+            except field_manager.ApplyConflict as conflict:
+                kept = [
+                    c for c in conflict.conflicts if c.manager.operation != field_manager.UPDATE
+                ]
+                if kept:
+                    raise field_manager.ApplyConflict(kept) from None
+                return original(live, applied, **{**options, "force": True})
+
+        with _patched(field_manager, "apply", appliers_only):
+            return super()._apply(res, namespace, name, body, subresource, params)
+
+
+@attrs.define
+class ApplyKeepsDroppedFields(ApiServer):
+    """A field dropped from a manager's configuration stays in the object, though nobody owns it."""
+
+    def _apply(self, res, namespace, name, body, subresource, params):
+        with _patched(field_manager, "_remove", lambda manifest, path, kind: None):
+            return super()._apply(res, namespace, name, body, subresource, params)
+
+
+@attrs.define
+class UpdateSharesOwnership(ApiServer):
+    """A write with a fieldManager adds its manager as an owner of what it changed, but the
+    previous owners keep those fields too."""
+
+    def _serve(self, verb, resource, namespace, name, subresource, body, params):
+        with _patched(field_manager, "_descends", lambda path, ancestors: False):
+            return super()._serve(verb, resource, namespace, name, subresource, body, params)
+
+
+@attrs.define
+class ApplyAlwaysWrites(ApiServer):
+    """An apply is stored even when it changes nothing (no identical-write skip): a new
+    resourceVersion every time a manifest is applied again."""
+
+    def _apply(self, res, namespace, name, body, subresource, params):
+        with _patched(reference, "_stored_equal", lambda new, old: False):
+            return super()._apply(res, namespace, name, body, subresource, params)
+
+
 # name -> (factory, ids of the invariants expected to catch it)
 MUTANTS = {
     "accepts-stale-resource-version": (
@@ -360,4 +434,13 @@ MUTANTS = {
     "watch-reorders-batches": (WatchReordersBatches, {"APISERVER-WATCH-ORDERED"}),
     "short-generated-names": (ShortGeneratedNames, {"APISERVER-GENERATE-NAME"}),
     "per-object-resource-version": (PerObjectResourceVersion, {"APISERVER-RV-MONOTONIC"}),
+    "apply-always-forces": (ApplyAlwaysForces, {"APISERVER-APPLY-CONFLICT"}),
+    "apply-conflict-still-writes": (
+        ApplyConflictStillWrites,
+        {"APISERVER-FAILED-NO-CHANGE", "APISERVER-APPLY-CONFLICT"},
+    ),
+    "apply-ignores-update-managers": (ApplyIgnoresUpdateManagers, {"APISERVER-APPLY-CONFLICT"}),
+    "apply-keeps-dropped-fields": (ApplyKeepsDroppedFields, {"APISERVER-APPLY-OWNERSHIP"}),
+    "update-shares-ownership": (UpdateSharesOwnership, {"APISERVER-APPLY-OWNERSHIP"}),
+    "apply-always-writes": (ApplyAlwaysWrites, {"APISERVER-APPLY-IDEMPOTENT"}),
 }

@@ -174,6 +174,34 @@ INVALID: tuple[tuple[str, dict, tuple[str, ...]], ...] = (
 invalid_cases = st.sampled_from(INVALID)
 
 
+# Field managers: two appliers (server-side apply) and one updater (patches with a fieldManager).
+APPLIERS = ("alice", "bob")
+UPDATER = "ops"
+appliers = st.sampled_from(APPLIERS)
+
+
+@st.composite
+def apply_configs(draw, kind: str) -> dict:
+    """A partial configuration of a ``kind`` object for server-side apply: each of a label,
+    an annotation and a field of the spec that may change (a Deployment's replicas, a
+    Lease's holder; a pod's spec is immutable) set or left out, from two-value alphabets
+    so that managers collide on them. Without apiVersion, kind and name, which the caller
+    adds."""
+    config: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    if draw(st.booleans()):
+        metadata["labels"] = {"app": draw(apps)}
+    if draw(st.booleans()):
+        metadata["annotations"] = {"owner": draw(st.sampled_from(APPLIERS))}
+    if metadata:
+        config["metadata"] = metadata
+    if kind == "Deployment" and draw(st.booleans()):
+        config["spec"] = {"replicas": draw(st.integers(1, 2))}
+    elif kind == "Lease" and draw(st.booleans()):
+        config["spec"] = {"holderIdentity": draw(nodes)}
+    return config
+
+
 def field_selectors(resource: str) -> st.SearchStrategy[str]:
     """Field selectors a list of ``resource`` supports: by name everywhere, by node for pods."""
     choices = ["", "metadata.name=web"]

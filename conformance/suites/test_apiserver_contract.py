@@ -2,9 +2,10 @@
 
 The rules are client actions — create, get, list, update (with the current,
 a stale or no resourceVersion), racing updates, status updates, patches,
-deletes, finalizer removal, bindings, invalid objects, namespace deletion,
-watches, compaction — and after each one the answers are checked against the
-``APISERVER-*`` invariants. The machine keeps a model of what should be
+server-side applies by two field managers (with and without force) and
+patches by a third, deletes, finalizer removal, bindings, invalid objects,
+namespace deletion, watches, compaction — and after each one the answers are
+checked against the ``APISERVER-*`` invariants. The machine keeps a model of what should be
 stored (the last successful answer for each object) and of every change, so a
 watch can be compared with exactly the changes it should have delivered.
 
@@ -54,7 +55,7 @@ from hypothesis.stateful import (
 
 from kubeprop.conformance.report import check
 from kubeprop.conformance.strategies import apiserver as gen
-from kubeprop.spec.invariants.apiserver import Exchange
+from kubeprop.spec.invariants.apiserver import APPLY_PATCH, Exchange
 
 Key = tuple[str, str, str]  # (resource, namespace, name)
 
@@ -74,6 +75,8 @@ LIVE_EXAMPLES, LIVE_STEPS = 10, 30
 READS = ("get", "list", "watch")
 # Real seconds a watch on a live server may take to deliver what the model expects.
 LIVE_WATCH_WAIT = 3.0
+# Fields an apply may release that the server then defaults again (a Deployment's replicas).
+DEFAULTS = {("spec", "replicas"): 1}
 
 
 def revision_of(server: Any) -> int:
@@ -154,6 +157,8 @@ class ApiServerMachine(RuleBasedStateMachine):
             self.live_revision = revision_of(self.server)  # the last revision observed
         # Live: index in changes -> the revision a deletion came after (its own is unknown).
         self.deleted_after: dict[int, int] = {}
+        # (object, field manager) -> the configuration that manager applied to it last.
+        self.applied: dict[tuple[Key, str], dict] = {}
 
     # ------------------------------------------------------------- plumbing
 
@@ -207,6 +212,7 @@ class ApiServerMachine(RuleBasedStateMachine):
             subresource=subresource,
             store_revision_before=before,
             store_revision_after=after,
+            params=params,
         )
         self.exchanges.append(exchange)
         check("APISERVER-ERRORS-ARE-STATUS", exchange)
@@ -220,10 +226,17 @@ class ApiServerMachine(RuleBasedStateMachine):
         return got.body if got.ok else None
 
     def record(
-        self, key: Key, before: dict | None, after: dict | None, revision: int | None = None
+        self,
+        key: Key,
+        before: dict | None,
+        after: dict | None,
+        revision: int | None = None,
+        *,
+        listing: bool = True,
     ) -> None:
         """The model's view of a change the server made (at ``revision``, by default
-        the store's latest), with the checks every write gets."""
+        the store's latest), with the checks every write gets; ``listing``: list the
+        object's app at once (not while a deletecollection is recorded one by one)."""
         if after is not None:
             check("APISERVER-SYSTEM-FIELDS", before, after, self.uids)
             self.uids.setdefault(after["metadata"]["uid"], "/".join(key))
@@ -240,7 +253,7 @@ class ApiServerMachine(RuleBasedStateMachine):
                 revision = self.live_revision = max(self._revision(), self.live_revision)
         self.changes.append((revision or self._revision(), key, before, after))
         app = ((after or {}).get("metadata", {}).get("labels") or {}).get("app")
-        if app in gen.APPS:
+        if app in gen.APPS and listing:
             self.list_like(key[0], key[1], f"app={app}", "")
 
     def list_like(
@@ -448,6 +461,76 @@ class ApiServerMachine(RuleBasedStateMachine):
         )
         self._after_write(key, before, answer, subresource=None)
 
+    def _managed_key(self, data) -> Key:
+        """An object, mostly one that field managers have written, so that they meet."""
+        managed = [k for k in self.keys() if self.objects[k]["metadata"].get("managedFields")]
+        anywhere = st.sampled_from(self.keys())
+        return data.draw(st.one_of(st.sampled_from(managed), anywhere) if managed else anywhere)
+
+    def _apply(self, key: Key, manager: str, config: dict, force: bool) -> None:
+        """Apply ``config`` to the object at ``key`` as ``manager`` and check the answer."""
+        before = self.objects[key]
+        body = {"apiVersion": before["apiVersion"], "kind": before["kind"], **config}
+        body["metadata"] = {**config.get("metadata", {}), "name": key[2]}
+        params = {"contentType": APPLY_PATCH, "fieldManager": manager}
+        if force:
+            params["force"] = "true"
+        answer = self.call("patch", key[0], namespace=key[1], name=key[2], body=body, params=params)
+        after = self.fetch(key)
+        check("APISERVER-APPLY-CONFLICT", before, answer, after)
+        check("APISERVER-APPLY-OWNERSHIP", before, answer, after, DEFAULTS)
+        check("APISERVER-APPLY-IDEMPOTENT", before, answer, after)
+        if answer.ok:
+            self.applied[(key, manager)] = config
+        self._after_write(key, before, answer, subresource=None)
+
+    @precondition(lambda self: self.objects)
+    @rule(data=st.data(), manager=gen.appliers, force=st.booleans())
+    def apply(self, data, manager, force) -> None:
+        """Server-side apply of a new partial configuration by one of two appliers."""
+        key = self._managed_key(data)
+        self._apply(key, manager, data.draw(gen.apply_configs(self.objects[key]["kind"])), force)
+
+    @precondition(lambda self: any(key in self.objects for key, _ in self.applied))
+    @rule(
+        data=st.data(),
+        edit=st.sampled_from(("same", "drop", "redraw")),
+        force=st.booleans(),
+    )
+    def apply_again(self, data, edit, force) -> None:
+        """A manager applies its last configuration again (as a manifest is re-applied),
+        as it was, with a field dropped from it, or with its fields drawn again."""
+        key, manager = data.draw(
+            st.sampled_from(sorted(k for k in self.applied if k[0] in self.objects))
+        )
+        config = copy.deepcopy(self.applied[(key, manager)])
+        if edit == "drop":
+            fields = [
+                (part, name) for part in ("metadata", "spec") for name in config.get(part, {})
+            ]
+            if fields:
+                part, name = data.draw(st.sampled_from(fields))
+                del config[part][name]
+                if not config[part]:
+                    del config[part]
+        elif edit == "redraw":
+            config = data.draw(gen.apply_configs(self.objects[key]["kind"]))
+        self._apply(key, manager, config, force)
+
+    @precondition(lambda self: self.objects)
+    @rule(data=st.data())
+    def patch_as_manager(self, data) -> None:
+        """A merge patch with a fieldManager (an Update, as controllers write): it never
+        conflicts, and takes what it changes from the appliers."""
+        key = self._managed_key(data)
+        before = self.objects[key]
+        body = data.draw(gen.apply_configs(before["kind"]).filter(bool))
+        params = {"contentType": "application/merge-patch+json", "fieldManager": gen.UPDATER}
+        answer = self.call("patch", key[0], namespace=key[1], name=key[2], body=body, params=params)
+        after = self.fetch(key)
+        check("APISERVER-APPLY-OWNERSHIP", before, answer, after, DEFAULTS)
+        self._after_write(key, before, answer, subresource=None)
+
     @precondition(lambda self: self.objects)
     @rule(data=st.data(), grace=st.sampled_from((None, 0, 3)))
     def delete(self, data, grace) -> None:
@@ -499,7 +582,17 @@ class ApiServerMachine(RuleBasedStateMachine):
             revision = int(item.get("metadata", {}).get("resourceVersion", 0)) or None
             if self.live and after is None:
                 revision = None  # its deletion revision is not in the answer (record)
-            self.record(key, before, after, revision)
+            self.record(key, before, after, revision, listing=False)
+        # Listed once the model holds every change (mid-way it would miss the later ones).
+        for app in sorted(
+            {
+                (self.objects[k]["metadata"].get("labels") or {}).get("app")
+                for k in matched
+                if k in self.objects
+            }
+            & set(gen.APPS)
+        ):
+            self.list_like(resource, namespace, f"app={app}", "")
 
     @precondition(lambda self: any(o["metadata"].get("finalizers") for o in self.objects.values()))
     @rule(data=st.data())

@@ -503,7 +503,10 @@ def apply(
         and _same(_without_managed(result), _without_managed(live))
     )
     time = previous.time if unchanged and previous is not None else now
-    updated.append(attrs.evolve(mine, fields=owned, time=time))
+    # An entry that owns nothing is dropped (upstream's TestApplyRemovesEmptyManagedFields,
+    # test/integration/apiserver/apply/apply_test.go).
+    if owned:
+        updated.append(attrs.evolve(mine, fields=owned, time=time))
     result.setdefault("metadata", {})["managedFields"] = encode(updated)
     return result
 

@@ -33,6 +33,9 @@ FIELD_SELECTORS = (
     "https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors/"
 )
 VALIDATION = "https://kubernetes.io/docs/reference/using-api/api-concepts/#field-validation"
+SERVER_SIDE_APPLY = "https://kubernetes.io/docs/reference/using-api/server-side-apply/"
+APPLY_CONFLICTS = SERVER_SIDE_APPLY + "#conflicts"
+FIELD_MANAGEMENT = SERVER_SIDE_APPLY + "#field-management"
 
 # The reasons Kubernetes puts on a Status, with the code each one goes with.
 STATUS_REASONS: Mapping[str, int] = {
@@ -71,6 +74,7 @@ class Exchange:
     store_revision_before: int = 0  # the store's revision before the request
     store_revision_after: int = 0  # ... and after it
     watch: Any = attrs.field(default=None, eq=False, repr=False)  # the stream of a watch
+    params: Any = None  # the request's parameters (fieldManager, force, contentType, ...)
 
     @property
     def ok(self) -> bool:
@@ -567,5 +571,306 @@ def bind_once(before: Any, after: Any) -> Outcome:
     if after.get("spec", {}).get("nodeName") != before["spec"]["nodeName"]:
         return violated(
             f"pod {before['metadata']['name']} moved from {before['spec']['nodeName']} to {after['spec'].get('nodeName')}"
+        )
+    return HOLDS
+
+
+# ---------------------------------------------------------------------- server-side apply
+
+# The Content-Type of a server-side apply patch.
+APPLY_PATCH = "application/apply-patch+yaml"
+# A field by the names from the object's root to it: ("metadata", "labels", "app").
+FieldPath = tuple[str, ...]
+# Fields nobody owns (upstream strips them from every managed-fields set).
+UNOWNED_FIELDS = frozenset(
+    {("apiVersion",), ("kind",), ("status",)}
+    | {
+        ("metadata", name)
+        for name in (
+            "name",
+            "namespace",
+            "uid",
+            "resourceVersion",
+            "generation",
+            "creationTimestamp",
+            "selfLink",
+            "managedFields",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        )
+    }
+)
+_ABSENT = object()
+
+
+def _printed(path: FieldPath) -> str:
+    """A field as upstream's conflict causes name it: ``.spec.replicas``."""
+    return "".join(f".{name}" for name in path)
+
+
+def _leaves(manifest: Any, *, lists: bool) -> dict[FieldPath, Any] | None:
+    """The owned fields a manifest sets, with their values: its scalars and empty maps,
+    walking its maps (status and system fields left out). A list is a field of its own
+    when ``lists``; otherwise a manifest holding one is not judged (None)."""
+    found: dict[FieldPath, Any] = {}
+
+    def walk(node: Mapping[str, Any], prefix: FieldPath) -> bool:
+        for name, value in node.items():
+            path = (*prefix, name)
+            if path in UNOWNED_FIELDS or value is None:
+                continue
+            if isinstance(value, dict) and value:
+                if not walk(value, path):
+                    return False
+            elif isinstance(value, list) and not lists:
+                return False
+            else:
+                found[path] = value
+        return True
+
+    if not isinstance(manifest, dict) or not walk(manifest, ()):
+        return None
+    return found
+
+
+def _value(manifest: Any, path: FieldPath) -> Any:
+    node = manifest
+    for name in path:
+        if not isinstance(node, dict) or name not in node:
+            return _ABSENT
+        node = node[name]
+    return node
+
+
+def _owned(entry: Mapping[str, Any]) -> set[FieldPath]:
+    """The fields a managedFields entry owns (FieldsV1: ``f:<name>`` steps; a member is a
+    node with no children or with a ``.`` child). Keys and values of list elements
+    (``k:``, ``v:``) stay as they are written."""
+    owned: set[FieldPath] = set()
+
+    def walk(node: Any, prefix: FieldPath) -> None:
+        if not isinstance(node, dict):
+            return
+        if prefix and (not node or "." in node):
+            owned.add(prefix)
+        for element, child in node.items():
+            if element != ".":
+                walk(child, (*prefix, element[2:] if element.startswith("f:") else element))
+
+    walk(entry.get("fieldsV1") or {}, ())
+    return owned
+
+
+def _managed(manifest: Any) -> list[Mapping[str, Any]]:
+    entries = ((manifest or {}).get("metadata") or {}).get("managedFields") or []
+    return [entry for entry in entries if isinstance(entry, dict)]
+
+
+def _is_entry_of(entry: Mapping[str, Any], manager: str, operation: str) -> bool:
+    """Whether ``entry`` is ``manager``'s entry for ``operation`` on the main resource."""
+    return (
+        entry.get("manager") == manager
+        and entry.get("operation") == operation
+        and not entry.get("subresource")
+    )
+
+
+def _under(path: FieldPath, other: FieldPath) -> bool:
+    """Whether one of the two fields contains the other (or they are the same)."""
+    shorter = min(len(path), len(other))
+    return path[:shorter] == other[:shorter]
+
+
+def _apply_request(exchange: Exchange) -> tuple[str, bool] | None:
+    """(fieldManager, force) of an apply of the main resource; None for anything else."""
+    params = exchange.params or {}
+    if exchange.verb != "patch" or exchange.subresource or params.get("contentType") != APPLY_PATCH:
+        return None
+    force = params.get("force")
+    forced = force is True or str(force).lower() in ("true", "1")
+    return str(params.get("fieldManager") or ""), forced
+
+
+@invariant(
+    "APISERVER-APPLY-CONFLICT",
+    component="apiserver",
+    kind="contract",
+    statement="An apply that would change the value of a field another manager owns fails, unless forced, with 409 Conflict naming each such field and its manager, and changes nothing; forced, it succeeds and the applier alone owns those fields; an apply that changes no field another manager owns never conflicts.",
+    source=APPLY_CONFLICTS,
+)
+def apply_conflict(before: Any, answer: Exchange, after: Any) -> Outcome:
+    """``before``/``after``: the object as read before and after the apply (None: missing).
+    Decided for configurations of maps and scalars (the fields the checker applies)."""
+    request = _apply_request(answer)
+    if request is None or not request[0]:
+        return VACUOUS
+    manager, force = request
+    applied = _leaves(answer.sent, lists=False)
+    if applied is None:
+        return VACUOUS
+    owners: dict[FieldPath, list[str]] = {}
+    for entry in _managed(before):
+        if not _is_entry_of(entry, manager, "Apply"):
+            for path in _owned(entry) & set(applied):
+                owners.setdefault(path, []).append(str(entry.get("manager")))
+    conflicts = {
+        path: names for path, names in owners.items() if _value(before, path) != applied[path]
+    }
+    body = answer.body if isinstance(answer.body, dict) else {}
+    refused = answer.code == 409 and body.get("reason") == "Conflict"
+    if not conflicts:
+        if refused:
+            return violated(
+                f"an apply by {manager!r} that changes no field another manager owns was refused: "
+                f"{body.get('message')}"
+            )
+        return HOLDS if answer.ok else VACUOUS
+    named = ", ".join(f"{_printed(p)} (owned by {sorted(n)})" for p, n in sorted(conflicts.items()))
+    if not force:
+        if not refused:
+            return violated(f"an apply by {manager!r} changing {named} answered {answer.code}")
+        causes = (body.get("details") or {}).get("causes") or []
+        for path, names in sorted(conflicts.items()):
+            for name in names:
+                if not any(
+                    cause.get("field") == _printed(path)
+                    and f'"{name}"' in str(cause.get("message"))
+                    for cause in causes
+                ):
+                    return violated(
+                        f"the conflict of {manager!r} over {_printed(path)} names no cause for {name!r}: {causes}"
+                    )
+        if after != before:
+            return violated(f"an apply refused for conflicts over {named} changed the object")
+        return HOLDS
+    if not answer.ok or after is None:
+        return violated(f"a forced apply by {manager!r} over {named} answered {answer.code}")
+    for path in sorted(conflicts):
+        if _value(after, path) != applied[path]:
+            return violated(
+                f"after a forced apply {_printed(path)} is {_value(after, path)!r}, not {applied[path]!r}"
+            )
+        holders = sorted(
+            str(entry.get("manager"))
+            + ("" if _is_entry_of(entry, manager, "Apply") else f" ({entry.get('operation')})")
+            for entry in _managed(after)
+            if path in _owned(entry)
+        )
+        if holders != [manager]:
+            return violated(
+                f"after {manager!r} forced {_printed(path)}, its owners are {holders}, not {manager!r} alone"
+            )
+    return HOLDS
+
+
+@invariant(
+    "APISERVER-APPLY-OWNERSHIP",
+    component="apiserver",
+    kind="contract",
+    statement="After an apply, the applier's entry in managedFields owns exactly the fields of its configuration, which hold its values, and a field it applied before, no longer applies and no other manager owns is gone (or back at its default); after any other write with a fieldManager, that manager's Update entry owns every field it changed and no other entry does.",
+    source=FIELD_MANAGEMENT,
+)
+def apply_ownership(
+    before: Any, answer: Exchange, after: Any, defaults: Mapping[FieldPath, Any]
+) -> Outcome:
+    """``before``/``after``: the object before and after a successful write (None:
+    missing); ``defaults``: the value a released field returns to, where it has one."""
+    manager = str((answer.params or {}).get("fieldManager") or "")
+    if not answer.ok or after is None or not manager or answer.subresource:
+        return VACUOUS
+    if answer.verb in ("delete", "deletecollection", "get", "list", "watch"):
+        return VACUOUS
+    request = _apply_request(answer)
+    if request is None:
+        return _update_ownership(before, after, manager)
+    applied = _leaves(answer.sent, lists=False)
+    if applied is None:
+        return VACUOUS
+    mine = [entry for entry in _managed(after) if _is_entry_of(entry, manager, "Apply")]
+    if len(mine) > 1:
+        return violated(f"{manager!r} has {len(mine)} Apply entries")
+    owned = _owned(mine[0]) if mine else set()
+    if owned != set(applied):
+        return violated(
+            f"{manager!r}'s Apply entry owns {sorted(map(_printed, owned))}, "
+            f"its configuration sets {sorted(map(_printed, applied))}"
+        )
+    for path, value in sorted(applied.items()):
+        if _value(after, path) != value:
+            return violated(
+                f"{manager!r} applied {_printed(path)}: {value!r}, the object holds "
+                f"{_value(after, path)!r}"
+            )
+    previous: set[FieldPath] = set()
+    others: set[FieldPath] = set()
+    for entry in _managed(before):
+        (previous if _is_entry_of(entry, manager, "Apply") else others).update(_owned(entry))
+    for path in sorted(previous - set(applied)):
+        if any(_under(path, other) for other in others | set(applied)):
+            continue
+        left = _value(after, path)
+        if left is not _ABSENT and left != defaults.get(path, _ABSENT):
+            return violated(
+                f"{_printed(path)} was dropped from {manager!r}'s configuration and nobody else "
+                f"owns it, yet it still holds {left!r}"
+            )
+    return HOLDS
+
+
+def _update_ownership(before: Any, after: Any, manager: str) -> Outcome:
+    old = _leaves(before, lists=True) or {} if before is not None else {}
+    new = _leaves(after, lists=True) or {}
+    changed = sorted(
+        path
+        for path in set(old) | set(new)
+        if old.get(path, _ABSENT) != new.get(path, _ABSENT)
+        and not isinstance(new.get(path, old.get(path)), list)  # list elements: not judged
+    )
+    if not changed:
+        return VACUOUS
+    for path in changed:
+        holders = sorted(
+            f"{entry.get('manager')} ({entry.get('operation')})"
+            for entry in _managed(after)
+            if path in _owned(entry)
+        )
+        if path not in new:
+            if holders:
+                return violated(
+                    f"{_printed(path)}, removed by {manager!r}, is still owned by {holders}"
+                )
+        elif holders != [f"{manager} (Update)"]:
+            return violated(
+                f"{_printed(path)}, changed by {manager!r}, is owned by {holders}, "
+                f"not by {manager!r}'s Update entry alone"
+            )
+    return HOLDS
+
+
+@invariant(
+    "APISERVER-APPLY-IDEMPOTENT",
+    component="apiserver",
+    kind="contract",
+    statement="Applying again the configuration a manager applied last, to an object that still holds it, changes nothing: no write, the same resourceVersion and managedFields.",
+    source=FIELD_MANAGEMENT,
+)
+def apply_idempotent(before: Any, answer: Exchange, after: Any) -> Outcome:
+    request = _apply_request(answer)
+    if request is None or not request[0] or before is None:
+        return VACUOUS
+    manager = request[0]
+    applied = _leaves(answer.sent, lists=False)
+    mine = [entry for entry in _managed(before) if _is_entry_of(entry, manager, "Apply")]
+    if applied is None or len(mine) != 1 or _owned(mine[0]) != set(applied):
+        return VACUOUS
+    if any(_value(before, path) != value for path, value in applied.items()):
+        return VACUOUS
+    rv = before["metadata"].get("resourceVersion")
+    got = (answer.body or {}).get("metadata", {}).get("resourceVersion") if answer.ok else None
+    if not answer.ok or got != rv or after != before:
+        return violated(
+            f"{manager!r} applied again what the object already holds: answered {answer.code}, "
+            f"resourceVersion {rv} -> {got}"
+            + ("" if after == before else ", and the stored object changed")
         )
     return HOLDS
