@@ -163,6 +163,15 @@ class Tapped:
         return answer
 
 
+def node_manifest(name: str) -> Manifest:
+    """A Node as it is registered: its name and zone label, no status."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"topology.kubernetes.io/zone": ZONES[name]}},
+    }
+
+
 class NodeLifecycleMachine(RuleBasedStateMachine):
     """Kubelets, users and time against the node lifecycle components."""
 
@@ -318,12 +327,7 @@ class NodeLifecycleMachine(RuleBasedStateMachine):
         self.kubelets[name] = Connection(
             self.tap.for_component(f"kubelet/{name}"), f"kubelet/{name}"
         )
-        body = {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {"name": name, "labels": {"topology.kubernetes.io/zone": ZONES[name]}},
-        }
-        if not self.kubelets[name].request("create", "nodes", body=body).ok:
+        if not self.kubelets[name].request("create", "nodes", body=node_manifest(name)).ok:
             return
         self._create_lease(name)
         self.tap.absent_since.pop(name, None)
@@ -360,12 +364,7 @@ class NodeLifecycleMachine(RuleBasedStateMachine):
         self.kubelets[name] = Connection(
             self.tap.for_component(f"kubelet/{name}"), f"kubelet/{name}"
         )
-        body = {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {"name": name, "labels": {"topology.kubernetes.io/zone": ZONES[name]}},
-        }
-        if self.user.request("create", "nodes", body=body).ok:
+        if self.user.request("create", "nodes", body=node_manifest(name)).ok:
             self.tap.absent_since.pop(name, None)
             self.alive[name] = False
             self.never_posted[name] = self.loop.now

@@ -44,6 +44,7 @@ from typing import Any
 import attrs
 
 from kubeprop.reference.apiserver.patch import STRUCTURE, Field, field_of
+from kubeprop.spec.api.meta import UNOWNED_METADATA
 
 Manifest = dict[str, Any]
 Path = tuple[str, ...]  # FieldsV1 path elements, "f:spec", 'k:{"name":"web"}', 'v:"a"'
@@ -56,21 +57,6 @@ FIELDS_V1 = "FieldsV1"
 # Values list-map keys default to when an element omits them (ContainerPort.protocol,
 # ServicePort.protocol), so that an applied element matches its defaulted live twin.
 KEY_DEFAULTS = {"protocol": "TCP"}
-# Metadata nobody owns (the fields upstream's managed-fields stripper removes).
-UNOWNED_METADATA = frozenset(
-    {
-        "name",
-        "namespace",
-        "uid",
-        "resourceVersion",
-        "generation",
-        "creationTimestamp",
-        "selfLink",
-        "managedFields",
-        "deletionTimestamp",
-        "deletionGracePeriodSeconds",
-    }
-)
 
 
 class ManagedFieldsError(ValueError):

@@ -16,6 +16,23 @@ import attrs
 
 from kubeprop.spec.api.base import FrozenMap, mapping, opt, seq
 
+# The metadata fields no field manager ever owns (server-side apply: the system fields
+# upstream's managed-fields stripper removes before it computes ownership).
+UNOWNED_METADATA = frozenset(
+    {
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "selfLink",
+        "managedFields",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    }
+)
+
 
 @attrs.frozen
 class OwnerReference:

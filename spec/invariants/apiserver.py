@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from kubeprop.spec.api.meta import UNOWNED_METADATA
 from kubeprop.spec.invariants import HOLDS, VACUOUS, Outcome, holds_if, invariant, violated
 
 CONCEPTS = "https://kubernetes.io/docs/reference/using-api/api-concepts/"
@@ -583,22 +584,7 @@ APPLY_PATCH = "application/apply-patch+yaml"
 FieldPath = tuple[str, ...]
 # Fields nobody owns (upstream strips them from every managed-fields set).
 UNOWNED_FIELDS = frozenset(
-    {("apiVersion",), ("kind",), ("status",)}
-    | {
-        ("metadata", name)
-        for name in (
-            "name",
-            "namespace",
-            "uid",
-            "resourceVersion",
-            "generation",
-            "creationTimestamp",
-            "selfLink",
-            "managedFields",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-        )
-    }
+    {("apiVersion",), ("kind",), ("status",)} | {("metadata", name) for name in UNOWNED_METADATA}
 )
 _ABSENT = object()
 
