@@ -47,6 +47,11 @@ class Adapter:
     # Capability names (CAPABILITIES).
     capabilities: frozenset[str] = frozenset()
 
+    @property
+    def is_reference(self) -> bool:
+        """Is this kubeprop's own model, with no third party's code taking part?"""
+        return False
+
     def require(self, *needed: str) -> None:
         missing = sorted(set(needed) - self.capabilities)
         if missing:

@@ -25,6 +25,10 @@ class ReferenceAdapter(Adapter):
         }
     )
 
+    @property
+    def is_reference(self) -> bool:
+        return True
+
     def store_factory(self) -> Callable[[], object]:
         from kubeprop.reference.store import Store
 

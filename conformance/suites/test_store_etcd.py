@@ -152,7 +152,7 @@ def _differences(got: list, want: list) -> str:
 def compared(sut, request):
     """The factory of the stores compared with the reference: the SUT's, when the SUT gives a
     store of its own; a real etcd this module starts, when the SUT is the reference."""
-    if sut.name != "reference":
+    if not sut.is_reference:
         require(sut, "store")
         yield sut.store_factory()
         return
