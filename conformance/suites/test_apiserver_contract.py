@@ -830,15 +830,22 @@ def make_machine(factory) -> type[ApiServerMachine]:
     return type("ApiServerContract", (ApiServerMachine,), {"factory": staticmethod(factory)})
 
 
-def test_the_api_server_keeps_its_contract(apiserver_factory) -> None:
-    if is_live(apiserver_factory()):
-        # Every request is a network round trip: fewer, shorter histories.
+def run_machine(
+    machine: type, factory, live_examples: int = LIVE_EXAMPLES, live_steps: int = LIVE_STEPS
+) -> None:
+    """Run ``machine`` on servers built by ``factory``; on a live server, ``live_examples``
+    histories of ``live_steps`` steps at most (every request is a network round trip)."""
+    if is_live(factory()):
         live = settings(
-            settings.default, max_examples=LIVE_EXAMPLES, stateful_step_count=LIVE_STEPS
+            settings.default, max_examples=live_examples, stateful_step_count=live_steps
         )
-        run_state_machine_as_test(make_machine(apiserver_factory), settings=live)
+        run_state_machine_as_test(machine, settings=live)
     else:
-        run_state_machine_as_test(make_machine(apiserver_factory))
+        run_state_machine_as_test(machine)
+
+
+def test_the_api_server_keeps_its_contract(apiserver_factory) -> None:
+    run_machine(make_machine(apiserver_factory), apiserver_factory)
 
 
 def test_a_watch_from_a_compacted_resource_version_expires(apiserver_factory) -> None:

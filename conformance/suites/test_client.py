@@ -36,14 +36,12 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
 from kubeprop.conformance.report import check
@@ -52,6 +50,7 @@ from kubeprop.conformance.suites.test_apiserver_contract import (
     delete_namespaces,
     fresh_namespace,
     is_live,
+    run_machine,
 )
 from kubeprop.reference.client import Controller, Informer, Result, WorkQueue, split_key
 from kubeprop.reference.client.informer import key_of, list_items, resource_version
@@ -480,14 +479,7 @@ def make_machine(
 
 
 def test_informers_queues_and_controllers_keep_the_client_contract(apiserver_factory) -> None:
-    if is_live(apiserver_factory()):
-        # Every request is a network round trip: fewer, shorter histories.
-        live = settings(
-            settings.default, max_examples=LIVE_EXAMPLES, stateful_step_count=LIVE_STEPS
-        )
-        run_state_machine_as_test(make_machine(apiserver_factory), settings=live)
-    else:
-        run_state_machine_as_test(make_machine(apiserver_factory))
+    run_machine(make_machine(apiserver_factory), apiserver_factory, LIVE_EXAMPLES, LIVE_STEPS)
 
 
 def test_an_informer_relists_after_its_watch_expires(apiserver_factory) -> None:
